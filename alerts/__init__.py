@@ -1,0 +1,1 @@
+"""Spike detection, the alert checker and alert delivery (e-mail, outbox)."""

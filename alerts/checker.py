@@ -1,0 +1,140 @@
+"""The alert checker: for each scheme, is the current window's negative count a spike?
+
+Everything it compares comes from the store (counts, the last alert, pending
+deliveries), so a restart or a second checker changes nothing: an alert's key
+(scheme, kind, window start) is claimed in the store before anything is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from alerts.detect import Decision, detect_spike
+from alerts.notify import Notifier
+from pipeline.config import Scheme, Settings
+from pipeline.store import AlertRecord, Store
+from pipeline.timeutil import window_start
+
+log = logging.getLogger(__name__)
+KIND_SPIKE = "spike"
+CHART_WINDOWS = 14
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    scheme_id: str
+    outcome: str  # calm | warmup | fired | already_alerted | cooldown
+    decision: Decision
+    alert: AlertRecord | None = None
+
+
+class AlertChecker:
+    def __init__(self, settings: Settings, store: Store, notifier: Notifier) -> None:
+        self.settings = settings
+        self.store = store
+        self.notifier = notifier
+
+    def check(self, now: datetime) -> list[CheckResult]:
+        """One pass over every scheme at ``now`` (aware); first retries undelivered alerts."""
+        self.notifier.retry_undelivered(self.store)
+        return [self.check_scheme(scheme, now) for scheme in self.settings.schemes]
+
+    def check_scheme(self, scheme: Scheme, now: datetime) -> CheckResult:
+        rule, tz = scheme.alert, self.settings.tz
+        start = window_start(now, rule.window, tz)
+        lookback = start - rule.window * rule.baseline_windows * 4
+        negative = self.store.window_counts(start=lookback, end=now, window=rule.window, tz=tz,
+                                            scheme=scheme.id, label="negative")
+        # A window in which nothing at all was stored is a gap in collection, not calm.
+        covered = self.store.window_counts(start=lookback, end=start, window=rule.window, tz=tz)
+        history_starts = sorted(covered, reverse=True)[: rule.baseline_windows]
+        history = [negative.get(w, 0) for w in history_starts]
+        decision = detect_spike(negative.get(start, 0), history, rule)
+        if not decision.fired:
+            outcome = "warmup" if decision.history < rule.min_history else "calm"
+            return CheckResult(scheme.id, outcome, decision)
+
+        key = f"{scheme.id}:{KIND_SPIKE}:{start.isoformat()}"
+        last = self.store.last_alert(scheme.id, KIND_SPIKE)
+        if last and last.key == key:
+            return CheckResult(scheme.id, "already_alerted", decision, last)
+        if last and start - last.window_start < rule.cooldown:
+            log.info("scheme %s: spike in window %s suppressed by the %s cooldown after %s",
+                     scheme.id, start, rule.cooldown, last.window_start)
+            return CheckResult(scheme.id, "cooldown", decision, last)
+
+        end = start + rule.window
+        record = AlertRecord(
+            key=key, scheme_id=scheme.id, kind=KIND_SPIKE, window_start=start, window_end=end,
+            count=decision.count, baseline=decision.baseline, threshold=decision.threshold, why=decision.why,
+            payload=self._payload(scheme, start, end, now, negative, history_starts),
+        )
+        if not self.store.claim_alert(record):  # another checker claimed it first
+            return CheckResult(scheme.id, "already_alerted", decision, record)
+        log.warning("scheme %s: negative spike %d (baseline %.1f, threshold %.1f) in window starting %s",
+                    scheme.id, decision.count, decision.baseline, decision.threshold, start.isoformat())
+        self.notifier.deliver(record, self.store)
+        return CheckResult(scheme.id, "fired", decision, record)
+
+    def _payload(self, scheme: Scheme, start: datetime, end: datetime, now: datetime,
+                 negative: dict[datetime, int], history_starts: list[datetime]) -> dict[str, Any]:
+        rule, tz = scheme.alert, self.settings.tz
+        upto = min(end, now)
+        chart_start = start - rule.window * (CHART_WINDOWS - 1)
+        totals = self.store.window_counts(start=chart_start, end=upto, window=rule.window, tz=tz, scheme=scheme.id)
+        series = []
+        for i in range(CHART_WINDOWS):
+            w = chart_start + rule.window * i
+            series.append({"start": w.isoformat(), "negative": negative.get(w, 0), "total": totals.get(w, 0)})
+        window_posts = self.store.find_posts(scheme=scheme.id, label="negative", start=start, end=upto)
+        base_posts: list[dict[str, Any]] = []
+        for w in history_starts:
+            base_posts.extend(self.store.find_posts(scheme=scheme.id, label="negative", start=w, end=w + rule.window))
+        top = sorted(window_posts, key=lambda p: (-sum((p.get("engagement") or {}).values()),
+                                                  -(p.get("sentiment") or {}).get("score", 0)))[:5]
+        total_now = totals.get(start, 0)
+        return {
+            "scheme_name": scheme.name,
+            "recipients": list(scheme.recipients),
+            "window": str(rule.window),
+            "total_in_window": total_now,
+            "negative_share": round(len(window_posts) / total_now, 3) if total_now else None,
+            "series": series,
+            "top_terms": spike_terms(window_posts, base_posts, max(1, len(history_starts))),
+            "by_source": Counter(p.get("source") or "?" for p in window_posts).most_common(8),
+            "top_posts": [{
+                "title": p.get("title"), "text": (p.get("text") or "")[:160], "url": p.get("url"),
+                "source": p.get("source"), "platform": p.get("platform"), "published_at": p.get("published_at"),
+                "reach": sum((p.get("engagement") or {}).values()),
+                "score": (p.get("sentiment") or {}).get("score"),
+            } for p in top],
+        }
+
+
+def spike_terms(window_posts: list[dict[str, Any]], baseline_posts: list[dict[str, Any]], baseline_windows: int,
+                k: int = 10) -> list[tuple[str, int]]:
+    """Keywords that are frequent in the spike window and rarer in the baseline windows."""
+    now = Counter(t for p in window_posts for t in set(p.get("keywords") or []))
+    before = Counter(t for p in baseline_posts for t in set(p.get("keywords") or []))
+    scored = []
+    for term, c in now.items():
+        if c < 2:
+            continue
+        expected = before.get(term, 0) / baseline_windows
+        scored.append((c * math.log((c + 1) / (expected + 1)), term, c))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return [(term, c) for score, term, c in scored[:k] if score > 0]
+
+
+def backtest_days(first: datetime, last: datetime, window: timedelta) -> list[datetime]:
+    """Check times for replaying stored history: the end of each window from first to last."""
+    out, t = [], first
+    while t <= last + window:
+        out.append(t)
+        t += window
+    return out

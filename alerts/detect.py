@@ -1,0 +1,58 @@
+"""Spike detection: pure functions over count series, no I/O, no clock.
+
+The baseline is the median of recent windows that had data, so one earlier burst does
+not raise the bar for long; the threshold must clear the median by a ratio, by a
+scaled MAD (robust spread) and by a Poisson deviation (so small counts are not alarms).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import median
+
+from pipeline.config import AlertRule
+
+MAD_TO_SIGMA = 1.4826
+
+
+@dataclass(frozen=True)
+class Decision:
+    fired: bool
+    count: int
+    baseline: float
+    threshold: float
+    history: int
+    why: str
+
+
+def spike_threshold(history: Sequence[int], rule: AlertRule) -> tuple[float, float]:
+    """(baseline, threshold) for a history of per-window counts."""
+    base = float(median(history))
+    mad = float(median(abs(x - base) for x in history))
+    threshold = max(
+        float(rule.min_count),
+        base * rule.min_ratio,
+        base + rule.mad_k * MAD_TO_SIGMA * mad,
+        base + rule.poisson_z * math.sqrt(max(base, 1.0)),
+    )
+    return base, threshold
+
+
+def detect_spike(current: int, history: Sequence[int], rule: AlertRule) -> Decision:
+    """Does ``current`` spike against ``history`` (older windows, any order)?
+
+    Too little history (cold start) never fires; neither does a count below
+    ``min_count``, so 0 against 0 is calm.
+    """
+    if len(history) < rule.min_history:
+        return Decision(False, current, 0.0, math.inf, len(history),
+                        f"预热期：仅有 {len(history)} 个历史窗口（需要 {rule.min_history} 个）")
+    base, threshold = spike_threshold(history, rule)
+    fired = current >= threshold
+    relation = "≥" if fired else "<"
+    why = (f"负面 {current} 条 {relation} 阈值 {threshold:.1f}（基线中位数 {base:.1f}，"
+           f"{len(history)} 个历史窗口；阈值取 最少 {rule.min_count} 条、基线×{rule.min_ratio:g}、"
+           f"基线+{rule.mad_k:g}×MAD、基线+{rule.poisson_z:g}×√基线 中的最大值）")
+    return Decision(fired, current, base, threshold, len(history), why)

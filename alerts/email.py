@@ -1,0 +1,65 @@
+"""Alert e-mails: Chinese subject and body, HTML + plain text, the chart inline.
+
+Headers go through ``email.headerregistry`` so Chinese subjects and display names are
+RFC 2047 encoded (field report B21); bodies are UTF-8.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from alerts.chart import spike_chart
+from pipeline.config import Settings
+from pipeline.store import AlertRecord
+from pipeline.timeutil import fmt_local, parse_utc
+
+TEMPLATES = Path(__file__).parent / "templates"
+_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                   trim_blocks=False, keep_trailing_newline=True)
+
+
+def alert_subject(record: AlertRecord) -> str:
+    name = record.payload.get("scheme_name", record.scheme_id)
+    return f"【舆情预警】{name}：负面信息激增（{record.count} 条，基线 {record.baseline:.1f}）"
+
+
+def recipients_for(record: AlertRecord, settings: Settings) -> list[str]:
+    seen: dict[str, None] = {}
+    for r in [*record.payload.get("recipients", []), *settings.app.recipients]:
+        seen.setdefault(r, None)
+    return list(seen)
+
+
+def compose(record: AlertRecord, settings: Settings, *, with_chart: bool = True) -> EmailMessage:
+    tz = settings.tz
+    posts = [{**p, "when": fmt_local(parse_utc(p["published_at"]), tz) if p.get("published_at") else "时间未知"}
+             for p in record.payload.get("top_posts", [])]
+    series = [{**s, "label": fmt_local(datetime.fromisoformat(s["start"]), tz)}
+              for s in record.payload.get("series", [])]
+    chart_cid = make_msgid(domain="yuqing.local")[1:-1] if with_chart and series else None
+    context: dict[str, Any] = {
+        "a": record, "p": record.payload, "scheme": record.payload.get("scheme_name", record.scheme_id),
+        "window_from": fmt_local(record.window_start, tz), "window_to": fmt_local(record.window_end, tz),
+        "posts": posts, "series": series, "chart_cid": chart_cid, "kibana": settings.app.kibana_url,
+    }
+    msg = EmailMessage()
+    msg["Subject"] = alert_subject(record)
+    msg["From"] = settings.app.smtp.sender
+    to = recipients_for(record, settings)
+    if to:
+        msg["To"] = ", ".join(to)
+    msg["Message-ID"] = make_msgid(idstring=record.key.replace(":", "."), domain="yuqing.local")
+    msg["X-Yuqing-Alert-Key"] = record.key
+    msg.set_content(_env.get_template("spike.txt.j2").render(context), charset="utf-8")
+    msg.add_alternative(_env.get_template("spike.html.j2").render(context), subtype="html", charset="utf-8")
+    if chart_cid:
+        html_part = msg.get_payload()[1]
+        html_part.add_related(spike_chart(record.payload["series"], tz), maintype="image", subtype="png",
+                              cid=f"<{chart_cid}>", filename="trend.png")
+    return msg

@@ -1,0 +1,88 @@
+"""Alert delivery: every alert e-mail goes to the outbox folder, and over SMTP when
+configured. A failed send leaves the alert ``failed`` in the store; the next check
+retries it, so an SMTP outage delays alerts but never loses them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import smtplib
+import ssl
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+from alerts.email import compose, recipients_for
+from pipeline.config import Settings
+from pipeline.errors import NotifyError
+from pipeline.store import AlertRecord, Store
+
+log = logging.getLogger(__name__)
+# A claimed alert still 'pending' after this long was claimed by a checker that died
+# before sending; younger ones may be in flight in another checker.
+STALE_PENDING = timedelta(minutes=10)
+
+
+class Notifier:
+    def __init__(self, settings: Settings, outbox: Path | None = None) -> None:
+        self.settings = settings
+        self.outbox = outbox or Path(settings.app.outbox)
+        self.sent: list[str] = []
+
+    def deliver(self, record: AlertRecord, store: Store) -> str:
+        """Write the e-mail to the outbox, send it if SMTP is configured; returns the new status."""
+        msg = compose(record, self.settings)
+        path = self._write_outbox(record, msg)
+        if not self.settings.app.smtp.host:
+            store.set_alert_status(record.key, "outbox", str(path))
+            return "outbox"
+        try:
+            self._send(msg, recipients_for(record, self.settings))
+        except NotifyError as exc:
+            log.error("alert %s: e-mail not sent, will retry on the next check: %s", record.key, exc)
+            store.set_alert_status(record.key, "failed", str(exc))
+            return "failed"
+        store.set_alert_status(record.key, "sent", str(path))
+        self.sent.append(record.key)
+        return "sent"
+
+    def retry_undelivered(self, store: Store, now: datetime | None = None) -> int:
+        if not self.settings.app.smtp.host:
+            return 0
+        now = now or datetime.now(UTC)
+        todo = store.alerts("failed") + [a for a in store.alerts("pending")
+                                         if a.created_at and now - a.created_at > STALE_PENDING]
+        for record in todo:
+            self.deliver(record, store)
+        return len(todo)
+
+    def _write_outbox(self, record: AlertRecord, msg: EmailMessage) -> Path:
+        self.outbox.mkdir(parents=True, exist_ok=True)
+        local = record.window_start.astimezone(self.settings.tz)
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{local:%Y%m%d-%H%M}-{record.scheme_id}-{record.kind}") + ".eml"
+        path = self.outbox / name
+        path.write_bytes(msg.as_bytes())
+        return path
+
+    def _send(self, msg: EmailMessage, to: list[str]) -> None:
+        cfg = self.settings.app.smtp
+        if not to:
+            raise NotifyError("no recipients: set `recipients` in yuqing.yaml or in the scheme")
+        try:
+            if cfg.security == "ssl":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout,
+                                                         context=ssl.create_default_context())
+            else:
+                client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+            with client:
+                if cfg.security == "starttls":
+                    client.starttls(context=ssl.create_default_context())
+                if cfg.username:
+                    password = cfg.password()
+                    if password is None:
+                        raise NotifyError(f"smtp.username is set but ${cfg.password_env} is empty")
+                    client.login(cfg.username, password)
+                client.send_message(msg)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise NotifyError(f"SMTP {cfg.host}:{cfg.port}: {type(exc).__name__}: {exc}") from exc

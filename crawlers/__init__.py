@@ -1,0 +1,1 @@
+"""The yuqing Scrapy project: spiders, items, settings and the item pipeline adapter."""

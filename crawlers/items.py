@@ -1,0 +1,30 @@
+"""The item every spider yields: a raw post, before cleaning and analysis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class PostItem:
+    """Raw fields as the source gave them; ``text`` may still be HTML.
+
+    ``published_at`` is aware (or None when the source gave no usable time: never the
+    crawl time). ``published_precision`` says whether the source gave seconds, minutes or
+    only a day.
+    """
+
+    platform: str
+    source: str
+    text: str | None = None
+    title: str | None = None
+    url: str | None = None
+    platform_id: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+    published_precision: str | None = None
+    raw_published: str | None = None
+    crawled_at: datetime | None = None
+    engagement: dict[str, int] = field(default_factory=dict)
+    text_truncated: bool = False

@@ -1,0 +1,87 @@
+"""Item pipeline: a thin adapter that batches items into the Processor and the store.
+
+Analysis (jieba, the transformer) runs in a worker thread so the Twisted reactor keeps
+downloading; one lock serialises batches, so the model sees one batch at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.threads import deferToThread
+
+from crawlers import signals as yuqing_signals
+from pipeline.config import Settings, load_settings
+from pipeline.errors import StoreUnavailable
+from pipeline.processor import BatchReport, Processor
+from pipeline.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+
+class ProcessorPipeline:
+    def __init__(self, crawler: Crawler, settings: Settings, processor: Processor, store: Store) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.settings = settings
+        self.processor = processor
+        self.store = store
+        self.batch_size = settings.app.crawl.batch_size
+        self._buffer: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ProcessorPipeline:
+        path = crawler.settings.get("YUQING_CONFIG")
+        if not path:
+            raise NotConfigured("YUQING_CONFIG is not set")
+        settings = load_settings(path)
+        pipe = cls(crawler, settings, Processor(settings), open_store(settings.app.store))
+        crawler.signals.connect(pipe.record_health, signal=yuqing_signals.source_health)
+        return pipe
+
+    def record_health(self, source: str, kind: str, detail: str) -> None:
+        with self._lock:
+            self.store.record_health(source, kind, detail)
+
+    async def process_item(self, item: Any) -> Any:
+        self._buffer.append(ItemAdapter(item).asdict())
+        if len(self._buffer) >= self.batch_size:
+            batch, self._buffer = self._buffer, []
+            await maybe_deferred_to_future(deferToThread(self._flush, batch))
+        return item
+
+    async def close_spider(self) -> None:
+        try:
+            if self._buffer:
+                batch, self._buffer = self._buffer, []
+                await maybe_deferred_to_future(deferToThread(self._flush, batch))
+        finally:
+            self.store.close()
+
+    def _flush(self, batch: list[dict[str, Any]]) -> None:
+        with self._lock:
+            report = BatchReport()
+            for raw in batch:
+                for key in ("published_at", "crawled_at"):
+                    if isinstance(raw.get(key), datetime):
+                        raw[key] = raw[key].isoformat()
+            posts = self.processor.process(batch, report)
+            for reason, n in report.dropped.items():
+                self.stats.inc_value(f"yuqing/dropped/{reason}", n)
+            try:
+                result = self.store.upsert_posts(posts)
+            except StoreUnavailable:
+                self.stats.inc_value("yuqing/store/failed", len(posts))
+                log.exception("store write failed for a batch of %d posts", len(posts))
+                raise
+            self.stats.inc_value("yuqing/store/inserted", result.inserted)
+            self.stats.inc_value("yuqing/store/updated", result.updated)
+            self.stats.inc_value("yuqing/processed", len(posts))

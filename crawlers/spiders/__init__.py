@@ -1,0 +1,1 @@
+"""One spider a file; each parses one family of sources configured in sources.yaml."""

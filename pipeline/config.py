@@ -1,0 +1,278 @@
+"""Configuration: YAML under config/, validated with pydantic, loaded once.
+
+``config/yuqing.yaml`` names the other files (sources, schemes, user dictionary) relative
+to itself. Every model forbids unknown keys, so a typo is an error that names the file,
+the key path and the nearest valid key instead of a silently ignored setting. Secrets
+never live here: the SMTP password is read from the environment variable named by
+``smtp.password_env``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/yuqing.yaml")
+STORE_ENV = "YUQING_STORE"
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|min|h|d|w)\s*$")
+_DURATION_UNITS = {"s": "seconds", "m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(value: str | int | float | timedelta) -> timedelta:
+    """'15m', '1h', '1d' or seconds as a number."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError(f"{value!r} is not a duration; use e.g. 15m, 1h, 1d")
+    return timedelta(**{_DURATION_UNITS[m.group(2)]: int(m.group(1))})
+
+
+Duration = Annotated[timedelta, Field(json_schema_extra={"format": "duration"})]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelConfig(_Strict):
+    path: str = "nlp/models/yuqing-sentiment-small"
+    batch_size: int = Field(64, ge=1, le=1024)
+    uncertain_below: float = Field(0.5, ge=0, le=1)
+    allow_hub: bool = False  # True lets `path` be a model-hub id fetched over the network
+
+
+class SmtpConfig(_Strict):
+    host: str | None = None  # None: write e-mails to the outbox only
+    port: int = Field(25, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "none"
+    username: str | None = None
+    password_env: str = "YUQING_SMTP_PASSWORD"
+    sender: str = "舆情监测 <yuqing@localhost>"
+    timeout: float = Field(15.0, gt=0)
+
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env)
+
+
+class CrawlConfig(_Strict):
+    user_agent: str = "yuqing/0.1 (+https://github.com/yuqing; public-opinion monitor)"
+    download_delay: float = Field(1.0, ge=0)
+    concurrency_per_domain: int = Field(1, ge=1, le=32)
+    batch_size: int = Field(64, ge=1)
+    memory_limit_mb: int = Field(2048, ge=0)
+
+
+class AlertRule(_Strict):
+    """Spike rule for one scheme: negative posts per window against recent windows."""
+
+    window: Duration = timedelta(days=1)
+    baseline_windows: int = Field(7, ge=1)
+    min_history: int = Field(3, ge=1, description="windows with data needed before alerting")
+    min_count: int = Field(5, ge=1)
+    min_ratio: float = Field(2.0, ge=1)
+    mad_k: float = Field(3.0, ge=0)
+    poisson_z: float = Field(3.0, ge=0)
+    cooldown: Duration = timedelta(days=1)
+
+    @field_validator("window", "cooldown", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> timedelta:
+        return parse_duration(v)
+
+
+class Scheme(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    name: str
+    any: list[str] = []
+    all: list[str] = []
+    none: list[str] = []
+    recipients: list[str] = []
+    alert: AlertRule = AlertRule()
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _has_keywords(self) -> Scheme:
+        if not self.any and not self.all:
+            raise ValueError("a scheme needs at least one keyword in `any` or `all`")
+        return self
+
+
+class Source(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    spider: Literal["rss", "weibo"]
+    urls: list[str] = Field(min_length=1, description="feed URLs (rss) or API base URLs (weibo)")
+    keywords: list[str] = []  # weibo search terms
+    max_pages: int = Field(50, ge=1)
+    platform: str | None = None
+    download_delay: float | None = Field(None, ge=0)
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _weibo_needs_keywords(self) -> Source:
+        if self.spider == "weibo" and not self.keywords:
+            raise ValueError("a weibo source needs `keywords` to search for")
+        return self
+
+
+class AppConfig(_Strict):
+    store: str = "sqlite:///data/yuqing.db"
+    timezone: str = "Asia/Shanghai"
+    model: ModelConfig = ModelConfig()
+    smtp: SmtpConfig = SmtpConfig()
+    recipients: list[str] = []
+    outbox: str = "outbox"
+    kibana_url: str | None = None
+    sources_file: str = "sources.yaml"
+    schemes_file: str = "schemes.yaml"
+    userdict: str | None = "userdict.txt"
+    crawl: CrawlConfig = CrawlConfig()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Asia/Shanghai") from exc
+        return v
+
+
+class SourcesFile(_Strict):
+    sources: list[Source] = []
+
+
+class SchemesFile(_Strict):
+    schemes: list[Scheme] = []
+
+
+class Settings:
+    """Everything loaded and validated: the app config, its sources and schemes."""
+
+    def __init__(self, app: AppConfig, sources: list[Source], schemes: list[Scheme], path: Path) -> None:
+        self.app = app
+        self.sources = sources
+        self.schemes = schemes
+        self.path = path
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.app.timezone)
+
+    def resolve(self, name: str) -> Path:
+        """A file named in yuqing.yaml, relative to the config folder."""
+        p = Path(name)
+        return p if p.is_absolute() else self.path.parent / p
+
+    @property
+    def userdict_path(self) -> Path | None:
+        return self.resolve(self.app.userdict) if self.app.userdict else None
+
+    def source(self, name: str) -> Source:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise ConfigError(f"{self.resolve(self.app.sources_file)}: no source named {name!r}; "
+                          f"known: {', '.join(s.name for s in self.sources) or '(none)'}")
+
+    def scheme(self, scheme_id: str) -> Scheme:
+        for s in self.schemes:
+            if s.id == scheme_id:
+                return s
+        raise ConfigError(f"{self.resolve(self.app.schemes_file)}: no scheme {scheme_id!r}; "
+                          f"known: {', '.join(s.id for s in self.schemes) or '(none)'}")
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping, not {type(data).__name__}")
+    return data
+
+
+def _describe(path: Path, exc: ValidationError, model: type[BaseModel], data: Any) -> ConfigError:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            valid = _valid_keys(model, err["loc"][:-1], data)
+            close = difflib.get_close_matches(str(err["loc"][-1]), valid, n=1)
+            msg = "unknown key" + (f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(valid)}")
+        elif "input" in err and err["type"] != "missing":
+            msg += f" (got {err['input']!r})"
+        lines.append(f"{path}: {loc}: {msg}")
+    return ConfigError("\n".join(lines))
+
+
+def _valid_keys(model: type[BaseModel], loc: tuple, data: Any) -> list[str]:
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if isinstance(current, type) and issubclass(current, BaseModel) else None
+        if field is None:
+            return []
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        current = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if current is None:
+            return []
+    return sorted(current.model_fields) if current else []
+
+
+def _validate(model: type[BaseModel], path: Path, data: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _describe(path, exc, model, data) from None
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Load yuqing.yaml and the files it names; YUQING_STORE overrides the store URL."""
+    path = Path(path) if path else DEFAULT_CONFIG
+    data = _read_yaml(path)
+    if os.environ.get(STORE_ENV):
+        data["store"] = os.environ[STORE_ENV]
+    app: AppConfig = _validate(AppConfig, path, data)
+    settings = Settings(app, [], [], path)
+    sources_path = settings.resolve(app.sources_file)
+    schemes_path = settings.resolve(app.schemes_file)
+    sources: SourcesFile = _validate(SourcesFile, sources_path, _read_yaml(sources_path))
+    schemes: SchemesFile = _validate(SchemesFile, schemes_path, _read_yaml(schemes_path))
+    _unique(sources_path, "sources", [s.name for s in sources.sources])
+    _unique(schemes_path, "schemes", [s.id for s in schemes.schemes])
+    settings.sources = sources.sources
+    settings.schemes = [s for s in schemes.schemes if s.enabled]
+    return settings
+
+
+def _unique(path: Path, key: str, names: list[str]) -> None:
+    seen = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            raise ConfigError(f"{path}: {key}.{i}: duplicate name {name!r}")
+        seen.add(name)

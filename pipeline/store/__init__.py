@@ -1,0 +1,101 @@
+"""Stores: one small interface, SQLite (embedded default) and Elasticsearch.
+
+``open_store(url)`` picks the implementation from the URL: ``sqlite:///path.db`` (or
+``sqlite://:memory:``) and ``http(s)://host:9200``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from pipeline.errors import ConfigError
+
+Post = dict[str, Any]
+
+
+@dataclass
+class WriteResult:
+    inserted: int = 0
+    updated: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """One alert as decided by the checker; ``key`` makes it exactly-once."""
+
+    key: str
+    scheme_id: str
+    kind: str
+    window_start: datetime
+    window_end: datetime
+    count: int
+    baseline: float
+    threshold: float
+    why: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    status: str = "pending"
+    created_at: datetime | None = None
+
+
+class Store(Protocol):
+    """What the Processor, the alert checker and the notebooks need from a store."""
+
+    def upsert_posts(self, posts: Sequence[Post]) -> WriteResult: ...
+
+    def count_posts(self) -> int: ...
+
+    def find_posts(self, *, scheme: str | None = None, label: str | None = None, start: datetime | None = None,
+                   end: datetime | None = None, limit: int | None = None, order: str = "published") -> list[Post]:
+        ...
+
+    def window_counts(self, *, start: datetime, end: datetime, window: timedelta, tz: ZoneInfo,
+                      scheme: str | None = None, label: str | None = None) -> dict[datetime, int]: ...
+
+    def time_range(self) -> tuple[datetime, datetime] | None: ...
+
+    def stats(self) -> dict[str, Any]: ...
+
+    def claim_alert(self, alert: AlertRecord) -> bool: ...
+
+    def last_alert(self, scheme_id: str, kind: str) -> AlertRecord | None: ...
+
+    def set_alert_status(self, key: str, status: str, detail: str = "") -> None: ...
+
+    def alerts(self, status: str | None = None) -> list[AlertRecord]: ...
+
+    def get_state(self, key: str) -> Any: ...
+
+    def set_state(self, key: str, value: Any) -> None: ...
+
+    def record_health(self, source: str, kind: str, detail: str, at: datetime | None = None) -> None: ...
+
+    def health_events(self, source: str | None = None) -> list[dict[str, Any]]: ...
+
+    def close(self) -> None: ...
+
+
+def open_store(url: str) -> Store:
+    if url.startswith("sqlite:"):
+        from pipeline.store.sqlite import SQLiteStore
+        return SQLiteStore.from_url(url)
+    if url.startswith(("http://", "https://")):
+        raise ConfigError(f"store: {url!r}: the Elasticsearch store is not available in this version; "
+                          "use sqlite:///data/yuqing.db")
+    raise ConfigError(f"store: {url!r} is not a store URL; use sqlite:///path.db or http://host:9200")
+
+
+def iter_batches(items: Iterable[Post], size: int) -> Iterable[list[Post]]:
+    batch: list[Post] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

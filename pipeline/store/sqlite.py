@@ -1,0 +1,332 @@
+"""The embedded store: one SQLite file, WAL, upsert by stable id, FTS5 over tokens.
+
+Posts are rows keyed by their stable id; a re-crawl updates engagement, sentiment and
+schemes in place and keeps ``first_seen_at``. ``post_schemes`` holds one row per
+(scheme, post) with the publish time and label, indexed for the alert queries.
+Alert keys are a primary key, so two checkers racing on one file send one e-mail.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pipeline.errors import StoreUnavailable
+from pipeline.store import AlertRecord, Post, WriteResult
+from pipeline.timeutil import parse_utc, window_start
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS posts (
+    id TEXT PRIMARY KEY,
+    platform TEXT NOT NULL,
+    source TEXT,
+    platform_id TEXT,
+    url TEXT,
+    title TEXT,
+    text TEXT,
+    author TEXT,
+    published_at TEXT,
+    published_ts INTEGER,
+    published_precision TEXT,
+    crawled_at TEXT,
+    first_seen_at TEXT NOT NULL,
+    engagement TEXT NOT NULL DEFAULT '{}',
+    reach INTEGER NOT NULL DEFAULT 0,
+    tokens TEXT,
+    keywords TEXT NOT NULL DEFAULT '[]',
+    sentiment_label TEXT,
+    sentiment_score REAL,
+    sentiment TEXT,
+    schemes TEXT NOT NULL DEFAULT '[]',
+    text_truncated INTEGER NOT NULL DEFAULT 0,
+    dup_of TEXT,
+    cluster TEXT
+);
+CREATE INDEX IF NOT EXISTS posts_published ON posts (published_ts);
+CREATE INDEX IF NOT EXISTS posts_label_published ON posts (sentiment_label, published_ts);
+CREATE TABLE IF NOT EXISTS post_schemes (
+    scheme_id TEXT NOT NULL,
+    post_id TEXT NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    published_ts INTEGER,
+    label TEXT,
+    PRIMARY KEY (scheme_id, post_id)
+);
+CREATE INDEX IF NOT EXISTS post_schemes_window ON post_schemes (scheme_id, published_ts, label);
+CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(tokens, content='posts', content_rowid='rowid');
+CREATE TRIGGER IF NOT EXISTS posts_ai AFTER INSERT ON posts BEGIN
+    INSERT INTO posts_fts(rowid, tokens) VALUES (new.rowid, new.tokens);
+END;
+CREATE TRIGGER IF NOT EXISTS posts_ad AFTER DELETE ON posts BEGIN
+    INSERT INTO posts_fts(posts_fts, rowid, tokens) VALUES ('delete', old.rowid, old.tokens);
+END;
+CREATE TRIGGER IF NOT EXISTS posts_au AFTER UPDATE OF tokens ON posts BEGIN
+    INSERT INTO posts_fts(posts_fts, rowid, tokens) VALUES ('delete', old.rowid, old.tokens);
+    INSERT INTO posts_fts(rowid, tokens) VALUES (new.rowid, new.tokens);
+END;
+CREATE TABLE IF NOT EXISTS alerts (
+    key TEXT PRIMARY KEY,
+    scheme_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    window_start TEXT NOT NULL,
+    window_end TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    baseline REAL NOT NULL,
+    threshold REAL NOT NULL,
+    why TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_scheme ON alerts (scheme_id, kind, window_start);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS source_health (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+
+_POST_COLUMNS = ("id", "platform", "source", "platform_id", "url", "title", "text", "author", "published_at",
+                 "published_ts", "published_precision", "crawled_at", "first_seen_at", "engagement", "reach",
+                 "tokens", "keywords", "sentiment_label", "sentiment_score", "sentiment", "schemes",
+                 "text_truncated", "dup_of", "cluster")
+# On conflict everything is refreshed except the id and when we first saw the post.
+_UPDATE = ", ".join(f"{c}=excluded.{c}" for c in _POST_COLUMNS if c not in ("id", "first_seen_at"))
+
+
+def _utcnow() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ts(value: datetime | None) -> int | None:
+    return int(value.timestamp()) if value else None
+
+
+class SQLiteStore:
+    """Thread-safe (one lock) so Scrapy's worker threads and the main thread can share it."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite:///{self.path}: {exc}") from exc
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str) -> SQLiteStore:
+        path = url.removeprefix("sqlite://")
+        if path.startswith("/"):
+            path = path[1:]  # sqlite:///rel/path.db → rel/path.db ; sqlite:////abs → /abs
+        return cls(path or ":memory:")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- posts ---------------------------------------------------------------
+    def upsert_posts(self, posts: Sequence[Post]) -> WriteResult:
+        result = WriteResult()
+        if not posts:
+            return result
+        now = _utcnow()
+        rows, links = [], []
+        for p in posts:
+            published = parse_utc(p["published_at"]) if p.get("published_at") else None
+            sentiment = p.get("sentiment") or {}
+            engagement = p.get("engagement") or {}
+            rows.append((
+                p["id"], p["platform"], p.get("source"), p.get("platform_id"), p.get("url"), p.get("title"),
+                p.get("text"), p.get("author"), p.get("published_at"), _ts(published),
+                p.get("published_precision"), p.get("crawled_at"), now,
+                json.dumps(engagement, ensure_ascii=False), sum(engagement.values()), p.get("tokens"),
+                json.dumps(p.get("keywords") or [], ensure_ascii=False), sentiment.get("label"),
+                sentiment.get("score"), json.dumps(sentiment, ensure_ascii=False),
+                json.dumps(p.get("schemes") or [], ensure_ascii=False), int(bool(p.get("text_truncated"))),
+                p.get("dup_of"), p.get("cluster"),
+            ))
+            links.extend((s, p["id"], _ts(published), sentiment.get("label")) for s in p.get("schemes") or [])
+        ids = [p["id"] for p in posts]
+        placeholders = ",".join("?" * len(_POST_COLUMNS))
+        with self._lock:
+            try:
+                with self._db:
+                    existing = {r[0] for r in self._query_ids(ids)}
+                    self._db.executemany(
+                        f"INSERT INTO posts ({','.join(_POST_COLUMNS)}) VALUES ({placeholders}) "
+                        f"ON CONFLICT(id) DO UPDATE SET {_UPDATE}", rows)
+                    self._db.executemany("DELETE FROM post_schemes WHERE post_id=?", [(i,) for i in ids])
+                    self._db.executemany("INSERT INTO post_schemes VALUES (?,?,?,?)", links)
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"sqlite:///{self.path}: write of {len(rows)} posts failed: {exc}") from exc
+        result.updated = len(existing & set(ids))
+        result.inserted = len(set(ids)) - result.updated
+        return result
+
+    def _query_ids(self, ids: list[str]) -> list[sqlite3.Row]:
+        out: list[sqlite3.Row] = []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            out.extend(self._db.execute(f"SELECT id FROM posts WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        return out
+
+    def count_posts(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
+
+    def find_posts(self, *, scheme: str | None = None, label: str | None = None, start: datetime | None = None,
+                   end: datetime | None = None, limit: int | None = None, order: str = "published",
+                   query: str | None = None) -> list[Post]:
+        """Posts filtered by scheme / label / [start, end) / FTS query; ``order``: published or reach."""
+        where, args = [], []
+        if scheme:
+            where.append("p.id IN (SELECT post_id FROM post_schemes WHERE scheme_id=?)")
+            args.append(scheme)
+        if label:
+            where.append("p.sentiment_label=?")
+            args.append(label)
+        if start:
+            where.append("p.published_ts>=?")
+            args.append(_ts(start))
+        if end:
+            where.append("p.published_ts<?")
+            args.append(_ts(end))
+        if query:
+            where.append("p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
+            args.append(query)
+        order_sql = {"published": "p.published_ts DESC", "reach": "p.reach DESC, p.published_ts DESC",
+                     "oldest": "p.published_ts ASC"}[order]
+        sql = "SELECT p.* FROM posts p" + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order_sql}"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            return [_row_to_post(r) for r in self._db.execute(sql, args)]
+
+    def window_counts(self, *, start: datetime, end: datetime, window: timedelta, tz: ZoneInfo,
+                      scheme: str | None = None, label: str | None = None) -> dict[datetime, int]:
+        if scheme:
+            sql, args = "SELECT published_ts FROM post_schemes WHERE scheme_id=? AND published_ts>=? AND published_ts<?", [
+                scheme, _ts(start), _ts(end)]
+            if label:
+                sql += " AND label=?"
+                args.append(label)
+        else:
+            sql, args = "SELECT published_ts FROM posts WHERE published_ts>=? AND published_ts<?", [_ts(start), _ts(end)]
+            if label:
+                sql += " AND sentiment_label=?"
+                args.append(label)
+        counts: dict[datetime, int] = {}
+        with self._lock:
+            for (ts,) in self._db.execute(sql, args):
+                key = window_start(datetime.fromtimestamp(ts, UTC), window, tz)
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def time_range(self) -> tuple[datetime, datetime] | None:
+        with self._lock:
+            lo, hi = self._db.execute("SELECT MIN(published_ts), MAX(published_ts) FROM posts").fetchone()
+        if lo is None:
+            return None
+        return datetime.fromtimestamp(lo, UTC), datetime.fromtimestamp(hi, UTC)
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            db = self._db
+            return {
+                "posts": db.execute("SELECT COUNT(*) FROM posts").fetchone()[0],
+                "by_sentiment": dict(db.execute(
+                    "SELECT COALESCE(sentiment_label, 'none'), COUNT(*) FROM posts GROUP BY 1 ORDER BY 1").fetchall()),
+                "by_source": dict(db.execute("SELECT source, COUNT(*) FROM posts GROUP BY 1 ORDER BY 2 DESC").fetchall()),
+                "by_scheme": dict(db.execute(
+                    "SELECT scheme_id, COUNT(*) FROM post_schemes GROUP BY 1 ORDER BY 2 DESC").fetchall()),
+                "alerts": dict(db.execute("SELECT status, COUNT(*) FROM alerts GROUP BY 1").fetchall()),
+                "health_events": db.execute("SELECT COUNT(*) FROM source_health").fetchone()[0],
+            }
+
+    # -- alerts --------------------------------------------------------------
+    def claim_alert(self, alert: AlertRecord) -> bool:
+        now = _utcnow()
+        with self._lock, self._db:
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (alert.key, alert.scheme_id, alert.kind, alert.window_start.isoformat(), alert.window_end.isoformat(),
+                 alert.count, alert.baseline, alert.threshold, alert.why,
+                 json.dumps(alert.payload, ensure_ascii=False, default=str), alert.status, "", now, now))
+            return cur.rowcount == 1
+
+    def last_alert(self, scheme_id: str, kind: str) -> AlertRecord | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM alerts WHERE scheme_id=? AND kind=? ORDER BY window_start DESC "
+                                   "LIMIT 1", (scheme_id, kind)).fetchone()
+        return _row_to_alert(row) if row else None
+
+    def set_alert_status(self, key: str, status: str, detail: str = "") -> None:
+        with self._lock, self._db:
+            self._db.execute("UPDATE alerts SET status=?, detail=?, updated_at=? WHERE key=?",
+                             (status, detail, _utcnow(), key))
+
+    def alerts(self, status: str | None = None) -> list[AlertRecord]:
+        sql, args = "SELECT * FROM alerts", []
+        if status:
+            sql, args = sql + " WHERE status=?", [status]
+        with self._lock:
+            return [_row_to_alert(r) for r in self._db.execute(sql + " ORDER BY window_start", args)]
+
+    # -- state and health ----------------------------------------------------
+    def get_state(self, key: str) -> Any:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_state(self, key: str, value: Any) -> None:
+        with self._lock, self._db:
+            self._db.execute("INSERT INTO state VALUES (?,?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value, "
+                             "updated_at=excluded.updated_at", (key, json.dumps(value, ensure_ascii=False), _utcnow()))
+
+    def record_health(self, source: str, kind: str, detail: str, at: datetime | None = None) -> None:
+        when = (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with self._lock, self._db:
+            self._db.execute("INSERT INTO source_health (source, kind, detail, at) VALUES (?,?,?,?)",
+                             (source, kind, detail[:2000], when))
+
+    def health_events(self, source: str | None = None) -> list[dict[str, Any]]:
+        sql, args = "SELECT source, kind, detail, at FROM source_health", []
+        if source:
+            sql, args = sql + " WHERE source=?", [source]
+        with self._lock:
+            return [dict(r) for r in self._db.execute(sql + " ORDER BY id", args)]
+
+
+def _row_to_post(row: sqlite3.Row) -> Post:
+    post = {k: row[k] for k in _POST_COLUMNS if k not in ("published_ts",)}
+    for key in ("engagement", "keywords", "sentiment", "schemes"):
+        post[key] = json.loads(post[key]) if post[key] else ({} if key in ("engagement", "sentiment") else [])
+    post["text_truncated"] = bool(post["text_truncated"])
+    return post
+
+
+def _row_to_alert(row: sqlite3.Row) -> AlertRecord:
+    return AlertRecord(
+        key=row["key"], scheme_id=row["scheme_id"], kind=row["kind"],
+        window_start=datetime.fromisoformat(row["window_start"]), window_end=datetime.fromisoformat(row["window_end"]),
+        count=row["count"], baseline=row["baseline"], threshold=row["threshold"], why=row["why"],
+        payload=json.loads(row["payload"]), status=row["status"],
+        created_at=datetime.fromisoformat(row["created_at"].replace("Z", "+00:00")),
+    )

@@ -1,0 +1,31 @@
+"""The ``yuqing`` distribution: a self-hosted public-opinion monitoring system."""
+
+from setuptools import find_namespace_packages, setup
+
+setup(
+    name="yuqing",
+    version="0.1.0",
+    description="Self-hosted public-opinion (舆情) monitoring: crawl, analyse, store, alert",
+    python_requires=">=3.11",
+    packages=find_namespace_packages(include=["crawlers*", "nlp*", "pipeline*", "alerts*"]),
+    include_package_data=True,
+    package_data={"": ["*.j2", "*.jsonl", "*.md", "*.json", "*.safetensors"]},
+    install_requires=[
+        "torch==2.13.0",
+        "transformers==5.25.0",
+        "tokenizers>=0.22,<1",
+        "safetensors>=0.4",
+        "scrapy==2.19.0",
+        "feedparser==6.0.14",
+        "jieba==0.42.1",
+        "pydantic>=2.10,<3",
+        "PyYAML>=6",
+        "jinja2>=3.1",
+        "matplotlib>=3.8",
+        "lxml>=5",
+    ],
+    extras_require={
+        "dev": ["pytest>=8", "aiosmtpd>=1.4", "ruff>=0.8"],
+    },
+    entry_points={"console_scripts": ["yuqing=pipeline.cli:main"]},
+)
