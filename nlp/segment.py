@@ -31,12 +31,17 @@ _PROTECTED = re.compile(
 _JIEBA_WORD = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&._%\-]+")
 _KEYWORD = re.compile(r"[\u4e00-\u9fff]|^[A-Za-z]{2,}$")
 _WORDLIKE = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
-_STOPWORDS = frozenset(
-    "的 了 是 在 和 有 我 你 他 她 它 们 这 那 就 都 也 还 又 与 及 或 而 被 把 让 给 对 从 到 向 为 以 于 "
-    "之 其 着 过 吗 呢 吧 啊 呀 哦 嗯 么 一个 一些 没有 不是 什么 怎么 这个 那个 我们 你们 他们 自己 "
-    "已经 因为 所以 但是 如果 可以 就是 还是 这样 那样 今天 现在 时候 网页 链接 网页链接 全文 展开 "
-    "视频 微博 转发 回复 http https cn com www".split()
-)
+STOPWORDS_FILE = Path(__file__).parent / "data" / "stopwords.txt"
+
+
+def load_stopwords(path: Path = STOPWORDS_FILE) -> frozenset[str]:
+    words = frozenset(w.strip() for w in path.read_text(encoding="utf-8").splitlines()
+                      if w.strip() and not w.startswith("#"))
+    if len(words) < 20:
+        raise ValueError(f"{path}: only {len(words)} stop words; the file looks truncated")
+    return words
+
+
 log = logging.getLogger(__name__)
 
 
@@ -50,6 +55,7 @@ class Segmenter:
         self._idf = jieba.analyse.TFIDF().idf_loader.get_idf()
         self._idf_default = sorted(self._idf[0].values())[len(self._idf[0]) // 2]
         self._protected = _PROTECTED
+        self._stopwords = load_stopwords()
         if userdict and userdict.exists():
             self._load_userdict(userdict)
 
@@ -90,7 +96,7 @@ class Segmenter:
 
     def keywords(self, tokens: list[str], k: int = 8) -> list[str]:
         """Top-k TF-IDF terms, using jieba's IDF table; topics and emoticons excluded."""
-        counts = Counter(t for t in tokens if len(t) > 1 and t not in _STOPWORDS and t[0] not in "[#@<"
+        counts = Counter(t for t in tokens if len(t) > 1 and t not in self._stopwords and t[0] not in "[#@<"
                          and _KEYWORD.search(t))
         if not counts:
             return []

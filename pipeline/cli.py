@@ -93,7 +93,7 @@ def cmd_alerts_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def replay(checker, settings: Settings, store) -> list:  # noqa: ANN001 - avoids importing alerts at start
+def replay(checker, settings: Settings, store) -> list:
     """Backtest: run the checker at the end of every day of stored history, oldest first."""
     from datetime import timedelta
 
@@ -141,7 +141,7 @@ def cmd_sentiment(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sentiment_eval(clf, args: argparse.Namespace) -> int:  # noqa: ANN001
+def _sentiment_eval(clf, args: argparse.Namespace) -> int:
     import csv
 
     from nlp.evaluate import metrics

@@ -70,7 +70,7 @@ class SourceSpider(scrapy.Spider):
             return [self.yuqing.source(n) for n in wanted]
         return [s for s in self.yuqing.sources if s.spider == self.name and s.enabled]
 
-    async def start(self):  # noqa: ANN201 - Scrapy's async generator protocol
+    async def start(self):
         for source in self.selected_sources():
             for request in self.requests_for(source):
                 yield request

@@ -27,7 +27,8 @@ class RssSpider(SourceSpider):
             return
         feed = feedparser.parse(response.body, response_headers={"content-type": response.headers.get(
             "Content-Type", b"").decode("latin-1")})
-        if not feed.entries:
+        entries = [e for e in feed.entries if e.get("title") or e.get("link") or _entry_body(e)]
+        if not entries:
             if feed.bozo:
                 kind = "BLOCKED" if _looks_like_login(response) else "MALFORMED"
                 self.source_error(source.name, kind, f"not a usable feed at {response.url}: {feed.bozo_exception}")
@@ -37,9 +38,9 @@ class RssSpider(SourceSpider):
         if feed.bozo:  # recoverable: feedparser got entries out of broken XML
             self.crawler.stats.inc_value("yuqing/feeds/bozo")
             self.logger.warning("source %s: feed %s is not well-formed (%s); using the %d entries recovered",
-                                source.name, response.url, feed.bozo_exception, len(feed.entries))
+                                source.name, response.url, feed.bozo_exception, len(entries))
         now = self.now()
-        for entry in feed.entries:
+        for entry in entries:
             raw_time = entry.get("published") or entry.get("updated")
             parsed = parse_cn_time(raw_time, now)
             if raw_time and parsed is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import threading
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -60,7 +61,7 @@ class ReplayData:
             long = len(rec["text"]) > LONG_TEXT
             out.append({
                 "id": mid, "mid": mid, "created_at": weibo_created_at(ts), "_ts": ts.timestamp(),
-                "text": (_weibo_html(rec["text"][:LONG_TEXT]) + f'...<a href="/status/{mid}">全文</a>') if long else text,
+                "text": _weibo_html(rec["text"][:LONG_TEXT]) + f'...<a href="/status/{mid}">全文</a>' if long else text,
                 "isLongText": long, "_full": text,
                 "user": {"id": 5_000_000_000 + _digest(rec.get("author") or "anon") % 1_000_000_000,
                          "screen_name": rec.get("author") or "微博用户"},
@@ -94,7 +95,6 @@ class ReplayData:
 
 def _weibo_html(text: str) -> str:
     """Topics become links, as in Weibo's ``text`` field."""
-    import re
     return re.sub(r"#([^#]{1,40})#", lambda m: f'<a href="/search?q=%23{m.group(1)}%23">#{escape(m.group(1))}#</a>',
                   escape(text, quote=False))
 
@@ -106,7 +106,7 @@ class ReplayHandler(BaseHTTPRequestHandler):
     def log_message(self, fmt: str, *args: Any) -> None:  # keep the demo's console readable
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         if url.path == "/robots.txt":
@@ -128,9 +128,10 @@ class ReplayHandler(BaseHTTPRequestHandler):
         elif url.path.startswith("/detail/"):
             mblog = self.data.by_mid.get(url.path.rsplit("/", 1)[-1])
             if not mblog:
-                self._send(404, "text/html; charset=utf-8", "<h1>404</h1>".encode())
+                self._send(404, "text/html; charset=utf-8", b"<h1>404</h1>")
             else:
-                page = f"<html><head><meta charset='utf-8'><title>微博正文</title></head><body>{mblog['_full']}</body></html>"
+                page = ("<html><head><meta charset='utf-8'><title>微博正文</title></head>"
+                        f"<body>{mblog['_full']}</body></html>")
                 self._send(200, "text/html; charset=utf-8", page.encode("utf-8"))
         else:
             self._send(404, "text/plain; charset=utf-8", b"not found")

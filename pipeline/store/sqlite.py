@@ -222,13 +222,14 @@ class SQLiteStore:
     def window_counts(self, *, start: datetime, end: datetime, window: timedelta, tz: ZoneInfo,
                       scheme: str | None = None, label: str | None = None) -> dict[datetime, int]:
         if scheme:
-            sql, args = "SELECT published_ts FROM post_schemes WHERE scheme_id=? AND published_ts>=? AND published_ts<?", [
-                scheme, _ts(start), _ts(end)]
+            sql = "SELECT published_ts FROM post_schemes WHERE scheme_id=? AND published_ts>=? AND published_ts<?"
+            args = [scheme, _ts(start), _ts(end)]
             if label:
                 sql += " AND label=?"
                 args.append(label)
         else:
-            sql, args = "SELECT published_ts FROM posts WHERE published_ts>=? AND published_ts<?", [_ts(start), _ts(end)]
+            sql = "SELECT published_ts FROM posts WHERE published_ts>=? AND published_ts<?"
+            args = [_ts(start), _ts(end)]
             if label:
                 sql += " AND sentiment_label=?"
                 args.append(label)
@@ -253,7 +254,8 @@ class SQLiteStore:
                 "posts": db.execute("SELECT COUNT(*) FROM posts").fetchone()[0],
                 "by_sentiment": dict(db.execute(
                     "SELECT COALESCE(sentiment_label, 'none'), COUNT(*) FROM posts GROUP BY 1 ORDER BY 1").fetchall()),
-                "by_source": dict(db.execute("SELECT source, COUNT(*) FROM posts GROUP BY 1 ORDER BY 2 DESC").fetchall()),
+                "by_source": dict(db.execute(
+                    "SELECT source, COUNT(*) FROM posts GROUP BY 1 ORDER BY 2 DESC").fetchall()),
                 "by_scheme": dict(db.execute(
                     "SELECT scheme_id, COUNT(*) FROM post_schemes GROUP BY 1 ORDER BY 2 DESC").fetchall()),
                 "alerts": dict(db.execute("SELECT status, COUNT(*) FROM alerts GROUP BY 1").fetchall()),
