@@ -30,6 +30,9 @@ _PROTECTED = re.compile(
 )
 _JIEBA_WORD = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&._%\-]+")
 _KEYWORD = re.compile(r"[\u4e00-\u9fff]|^[A-Za-z]{2,}$")
+_SENTENCE = re.compile(r"(?<=[。！？!?；;\n])")
+_MAX_BLOCK = 100
+MAX_SEGMENT_CHARS = 20_000
 _WORDLIKE = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 STOPWORDS_FILE = Path(__file__).parent / "data" / "stopwords.txt"
 
@@ -81,7 +84,8 @@ class Segmenter:
             self._protected = re.compile("|".join(sorted(extra, key=len, reverse=True)) + "|" + _PROTECTED.pattern)
 
     def tokens(self, text: str) -> list[str]:
-        text = unicodedata.normalize("NFKC", text or "")
+        """Tokens of the first ``MAX_SEGMENT_CHARS`` characters (enough for statistics and search)."""
+        text = unicodedata.normalize("NFKC", (text or "")[:MAX_SEGMENT_CHARS])
         out: list[str] = []
         pos = 0
         for m in self._protected.finditer(text):
@@ -92,7 +96,13 @@ class Segmenter:
         return out
 
     def _cut(self, text: str) -> list[str]:
-        return [t for t in (w.strip() for w in self._jieba.cut(text, HMM=True)) if t and _WORDLIKE.search(t)]
+        out: list[str] = []
+        # jieba's cost grows badly on long runs without punctuation; cut them into blocks.
+        for block in _SENTENCE.split(text):
+            for i in range(0, len(block), _MAX_BLOCK):
+                out.extend(t for t in (w.strip() for w in self._jieba.cut(block[i:i + _MAX_BLOCK], HMM=True))
+                           if t and _WORDLIKE.search(t))
+        return out
 
     def keywords(self, tokens: list[str], k: int = 8) -> list[str]:
         """Top-k TF-IDF terms, using jieba's IDF table; topics and emoticons excluded."""

@@ -22,6 +22,9 @@ from nlp.clean import model_input
 DEFAULT_MODEL = Path(__file__).parent / "models" / "yuqing-sentiment-small"
 _NEGATIVE_CHUNK_DECIDES = 0.5
 _CHUNK_OVERLAP = 16
+# A runaway page must not cost minutes: beyond this many chunks the head and the tail
+# are read (a complaint usually opens or closes an article) and the result is marked truncated.
+MAX_CHUNKS = 48
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class Sentiment:
     def as_dict(self, model: str) -> dict:
         return {"label": self.label, "score": round(self.score, 4), "model": model,
                 "probs": {k: round(v, 4) for k, v in self.probs.items()}, "chunks": self.chunks,
-                "uncertain": self.uncertain}
+                "truncated": self.truncated, "uncertain": self.uncertain}
 
 
 class SentimentClassifier:
@@ -60,12 +63,16 @@ class SentimentClassifier:
         self.batch_size = batch_size
         self.uncertain_below = uncertain_below
 
-    def _chunks(self, ids: list[int]) -> list[list[int]]:
+    def _chunks(self, ids: list[int]) -> tuple[list[list[int]], bool]:
         body = self.window - 2
         if len(ids) <= body:
-            return [ids]
+            return [ids], False
         step = body - _CHUNK_OVERLAP
-        return [ids[i:i + body] for i in range(0, len(ids) - _CHUNK_OVERLAP, step)]
+        chunks = [ids[i:i + body] for i in range(0, len(ids) - _CHUNK_OVERLAP, step)]
+        if len(chunks) <= MAX_CHUNKS:
+            return chunks, False
+        head = MAX_CHUNKS // 3
+        return chunks[:head] + chunks[-(MAX_CHUNKS - head):], True
 
     @torch.inference_mode()
     def _probs(self, chunks: list[list[int]]) -> torch.Tensor:
@@ -88,16 +95,16 @@ class SentimentClassifier:
     def predict(self, texts: Sequence[str | None]) -> list[Sentiment]:
         prepared = [model_input(t) for t in texts]
         encoded = self.tokenizer([t or " " for t in prepared], add_special_tokens=False)["input_ids"]
-        spans: list[tuple[int, int]] = []
+        spans: list[tuple[int, int, bool]] = []
         flat: list[list[int]] = []
         for text, ids in zip(prepared, encoded, strict=True):
-            pieces = self._chunks(ids) if text else []
-            spans.append((len(flat), len(flat) + len(pieces)))
+            pieces, truncated = self._chunks(ids) if text else ([], False)
+            spans.append((len(flat), len(flat) + len(pieces), truncated))
             flat.extend(pieces)
         probs = self._probs(flat) if flat else torch.empty(0, len(self.labels))
-        return [self._aggregate(probs[a:b], [len(c) for c in flat[a:b]]) for a, b in spans]
+        return [self._aggregate(probs[a:b], [len(c) for c in flat[a:b]], cut) for a, b, cut in spans]
 
-    def _aggregate(self, probs: torch.Tensor, lengths: list[int]) -> Sentiment:
+    def _aggregate(self, probs: torch.Tensor, lengths: list[int], truncated: bool = False) -> Sentiment:
         if not lengths:
             return Sentiment(label=None, score=0.0)
         neg = self.labels.index("negative")
@@ -111,7 +118,7 @@ class SentimentClassifier:
         score = float(combined[best])
         return Sentiment(label=self.labels[best], score=score,
                          probs={name: float(combined[i]) for i, name in enumerate(self.labels)},
-                         chunks=len(lengths), truncated=False, uncertain=score < self.uncertain_below)
+                         chunks=len(lengths), truncated=truncated, uncertain=score < self.uncertain_below)
 
 
 def default_threads() -> int:
