@@ -54,7 +54,7 @@ def smtp_sink() -> Iterator[SmtpSink]:
     sink = SmtpSink("127.0.0.1", _free_port())
 
     class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
             sink.messages.append(message_from_bytes(envelope.original_content or envelope.content,
                                                     policy=policy.default))
             sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))

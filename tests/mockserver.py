@@ -23,7 +23,7 @@ def make_handler(root: Path) -> type[BaseHTTPRequestHandler]:
         def log_message(self, fmt: str, *args: object) -> None:
             print(f"GET {self.path}", flush=True)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             url = urlsplit(self.path)
             route = routes.get(url.path)
             if route is None:

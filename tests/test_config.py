@@ -53,13 +53,13 @@ def test_bad_schemes(tmp_path: Path, schemes: str, fragment: str) -> None:
 
 def test_weibo_source_without_keywords(tmp_path: Path) -> None:
     sources = "sources:\n  - {name: w, spider: weibo, urls: ['https://m.weibo.cn']}\n"
-    with pytest.raises(ConfigError, match="needs `keywords`"):
+    with pytest.raises(ConfigError, match=r"needs `keywords`"):
         load_settings(_write(tmp_path, sources=sources))
 
 
 def test_unknown_spider_lists_the_choices(tmp_path: Path) -> None:
     sources = "sources:\n  - {name: w, spider: wechat, urls: ['https://x']}\n"
-    with pytest.raises(ConfigError, match="sources.0.spider: Input should be 'rss' or 'weibo'"):
+    with pytest.raises(ConfigError, match=r"sources\.0\.spider: Input should be 'rss' or 'weibo'"):
         load_settings(_write(tmp_path, sources=sources))
 
 
@@ -78,7 +78,7 @@ def test_store_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_smtp_password_only_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ConfigError, match="smtp.password"):
+    with pytest.raises(ConfigError, match=r"smtp\.password: unknown key"):
         load_settings(_write(tmp_path, "smtp:\n  password: hunter2\n"))
     monkeypatch.setenv("MY_SMTP_PW", "s3cret")
     settings = load_settings(_write(tmp_path, "smtp:\n  password_env: MY_SMTP_PW\n"))

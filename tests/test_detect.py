@@ -1,7 +1,7 @@
 """Spike detection as pure functions (part of field report B18)."""
 
-from pipeline.config import AlertRule
 from alerts.detect import detect_spike
+from pipeline.config import AlertRule
 
 RULE = AlertRule(window="1h", baseline_windows=7, min_history=3, min_count=20, min_ratio=3)
 

@@ -65,7 +65,8 @@ def test_crawl_analyse_store_alert_once(tmp_path: Path, site: str, smtp_sink) ->
     unlabelled = rows(db, "SELECT COUNT(*) FROM posts WHERE sentiment_label IS NULL OR tokens IS NULL")
     assert unlabelled == [(0,)]
     long_post = rows(db, "SELECT text, text_truncated FROM posts WHERE platform_id='4990000000000003'")
-    assert long_post == [("某市供水公司回应称正在抢修。但网友仍质疑赔偿不到位，停水已超过十二小时，情绪激烈，纷纷表示非常不满。", 0)]
+    full = "某市供水公司回应称正在抢修。但网友仍质疑赔偿不到位，停水已超过十二小时，情绪激烈，纷纷表示非常不满。"
+    assert long_post == [(full, 0)]  # B4: the long text replaced the truncated one
     times = rows(db, "SELECT published_at FROM posts WHERE platform_id='4990000000000001'")
     assert times == [("2025-06-06T00:45:00Z",)]  # Fri Jun 06 08:45:00 +0800 2025
     in_scheme = rows(db, "SELECT COUNT(*) FROM post_schemes WHERE scheme_id='water-supply'")[0][0]

@@ -50,7 +50,8 @@ def test_b2_url_and_bid_resolve_to_the_same_mid() -> None:
 
 def test_b4_truncated_text_is_flagged_and_cleaned() -> None:
     mblog = {"id": "1", "isLongText": True, "created_at": "Fri Jan 15 08:36:13 +0800 2021",
-             "text": '某公司回应称…<a href="/status/1">全文</a>', "reposts_count": "1.2万", "user": {"screen_name": "u"}}
+             "text": '某公司回应称…<a href="/status/1">全文</a>', "reposts_count": "1.2万",
+             "user": {"screen_name": "u"}}
     item = weibo.mblog_item(mblog, source="s", now=datetime(2025, 1, 1, tzinfo=SHANGHAI), detail_url="u")
     assert item.text_truncated
     assert "全文" not in item.text
