@@ -1,0 +1,119 @@
+"""The alert checker against a real store and a real SMTP server on loopback."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from alerts.checker import AlertChecker
+from alerts.notify import Notifier
+from pipeline.config import load_settings
+from pipeline.store.sqlite import SQLiteStore
+from tests.conftest import _free_port, write_config
+
+SCHEMES = """\
+schemes:
+  - id: water
+    name: 供水服务
+    any: [停水]
+    alert: {window: 1d, baseline_windows: 5, min_history: 3, min_count: 5, cooldown: 2d}
+"""
+
+
+def day(n: int, hour: int = 12):
+    from zoneinfo import ZoneInfo
+    return datetime(2025, 6, 1, hour, tzinfo=ZoneInfo("Asia/Shanghai")) + timedelta(days=n)
+
+
+def add_posts(store: SQLiteStore, when: datetime, negative: int, other: int = 2) -> None:
+    posts = []
+    for i in range(negative + other):
+        label = "negative" if i < negative else "neutral"
+        pid = f"{when:%Y%m%d%H}-{i}"
+        posts.append({"id": pid, "platform": "weibo", "source": "w", "text": f"停水 {pid}",
+                      "published_at": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                      "tokens": "停水", "keywords": ["停水", "投诉"] if label == "negative" else ["停水"],
+                      "sentiment": {"label": label, "score": 0.9}, "schemes": ["water"]})
+    store.upsert_posts(posts)
+
+
+@pytest.fixture
+def setup(tmp_path: Path, smtp_sink):
+    def make(smtp_port: int):
+        settings = load_settings(write_config(tmp_path, sources="sources: []\n", schemes=SCHEMES,
+                                              smtp_port=smtp_port))
+        return settings
+    store = SQLiteStore(tmp_path / "y.db")
+    for n in range(5):
+        add_posts(store, day(n), negative=1)
+    add_posts(store, day(5), negative=9)
+    yield make, store
+    store.close()
+
+
+def test_spike_is_sent_once_across_checks_and_restarts(setup, smtp_sink, tmp_path: Path) -> None:
+    make, store = setup
+    settings = make(smtp_sink.port)
+    first = AlertChecker(settings, store, Notifier(settings)).check(day(5, 23))
+    assert [r.outcome for r in first] == ["fired"]
+    assert first[0].alert.count == 9 and first[0].alert.baseline == 1
+    assert len(smtp_sink.messages) == 1
+    assert dict(first[0].alert.payload["top_terms"])["投诉"] == 9  # what the spike is about
+    # Same checker again, and a "restarted" one: nothing new is sent.
+    assert AlertChecker(settings, store, Notifier(settings)).check(day(5, 23))[0].outcome == "already_alerted"
+    again = SQLiteStore(tmp_path / "y.db")
+    assert AlertChecker(settings, again, Notifier(settings)).check(day(5, 23))[0].outcome == "already_alerted"
+    again.close()
+    assert len(smtp_sink.messages) == 1
+
+
+def test_cooldown_keeps_the_next_days_quiet(setup, smtp_sink) -> None:
+    make, store = setup
+    settings = make(smtp_sink.port)
+    checker = AlertChecker(settings, store, Notifier(settings))
+    checker.check(day(5, 23))
+    add_posts(store, day(6), negative=12)
+    assert checker.check(day(6, 23))[0].outcome == "cooldown"
+    assert len(smtp_sink.messages) == 1
+
+
+def test_smtp_down_keeps_the_alert_and_retries(setup, smtp_sink, tmp_path: Path) -> None:
+    make, store = setup
+    down = make(_free_port())  # nothing listens there
+    AlertChecker(down, store, Notifier(down)).check(day(5, 23))
+    [alert] = store.alerts()
+    assert alert.status == "failed" and "SMTP" in store_detail(tmp_path)
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1  # written even though SMTP failed
+    up = make(smtp_sink.port)
+    results = AlertChecker(up, store, Notifier(up)).check(day(5, 23))
+    assert results[0].outcome == "already_alerted"
+    assert [a.status for a in store.alerts()] == ["sent"]
+    assert len(smtp_sink.messages) == 1
+    AlertChecker(up, store, Notifier(up)).check(day(5, 23))
+    assert len(smtp_sink.messages) == 1
+
+
+def store_detail(tmp_path: Path) -> str:
+    import sqlite3
+    with sqlite3.connect(tmp_path / "y.db") as conn:
+        return conn.execute("SELECT detail FROM alerts").fetchone()[0]
+
+
+def test_gap_in_collection_is_not_calm(tmp_path: Path) -> None:
+    settings = load_settings(write_config(tmp_path, sources="sources: []\n", schemes=SCHEMES))
+    store = SQLiteStore(":memory:")
+    for n in range(5):
+        add_posts(store, day(n), negative=6)
+    add_posts(store, day(20), negative=7)  # after 15 days with no data at all
+    result = AlertChecker(settings, store, Notifier(settings, tmp_path / "out")).check(day(20, 23))[0]
+    assert result.outcome == "calm"
+    assert result.decision.baseline == 6
+
+
+def test_cold_start_and_empty_store(tmp_path: Path) -> None:
+    settings = load_settings(write_config(tmp_path, sources="sources: []\n", schemes=SCHEMES))
+    store = SQLiteStore(":memory:")
+    checker = AlertChecker(settings, store, Notifier(settings, tmp_path / "out"))
+    assert checker.check(day(0, 23))[0].outcome == "warmup"
+    add_posts(store, day(0), negative=50)
+    assert checker.check(day(0, 23))[0].outcome == "warmup"
