@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from itemadapter import ItemAdapter
@@ -21,6 +22,7 @@ from crawlers import signals as yuqing_signals
 from pipeline.config import Settings, load_settings
 from pipeline.errors import StoreUnavailable
 from pipeline.processor import BatchReport, Processor
+from pipeline.spool import Spool
 from pipeline.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 class ProcessorPipeline:
     def __init__(self, crawler: Crawler, settings: Settings, processor: Processor, store: Store) -> None:
         self.crawler = crawler
+        self.spool = Spool(Path(settings.app.spool))
         self.stats = crawler.stats
         self.settings = settings
         self.processor = processor
@@ -46,6 +49,11 @@ class ProcessorPipeline:
         pipe = cls(crawler, settings, Processor(settings), open_store(settings.app.store))
         crawler.signals.connect(pipe.record_health, signal=yuqing_signals.source_health)
         return pipe
+
+    def open_spider(self) -> None:
+        if self.spool.pending():
+            result = self.spool.replay(self.store)
+            self.stats.inc_value("yuqing/spool/replayed", result.inserted + result.updated)
 
     def record_health(self, source: str, kind: str, detail: str) -> None:
         with self._lock:
@@ -78,10 +86,12 @@ class ProcessorPipeline:
                 self.stats.inc_value(f"yuqing/dropped/{reason}", n)
             try:
                 result = self.store.upsert_posts(posts)
-            except StoreUnavailable:
-                self.stats.inc_value("yuqing/store/failed", len(posts))
-                log.exception("store write failed for a batch of %d posts", len(posts))
-                raise
+            except StoreUnavailable as exc:
+                path = self.spool.put(posts)
+                self.stats.inc_value("yuqing/store/spooled", len(posts))
+                log.error("store unavailable, %d analysed posts spooled to %s (replayed on the next run): %s",
+                          len(posts), path, exc)
+                return
             self.stats.inc_value("yuqing/store/inserted", result.inserted)
             self.stats.inc_value("yuqing/store/updated", result.updated)
             self.stats.inc_value("yuqing/processed", len(posts))

@@ -34,8 +34,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
                   and k.count("/") == 2}
         print(f"{spider}: {s.get('item_scraped_count', 0)} items, "
               f"{s.get('yuqing/store/inserted', 0)} new, {s.get('yuqing/store/updated', 0)} updated"
-              + (f", source errors: {errors}" if errors else ""))
-        failed += s.get("yuqing/store/failed", 0)
+              + (f", source errors: {errors}" if errors else "")
+              + (f", {s['yuqing/store/spooled']} spooled (store unavailable)" if s.get("yuqing/store/spooled") else ""))
+        failed += s.get("yuqing/store/spooled", 0)
     return 1 if failed else 0
 
 

@@ -134,6 +134,7 @@ class AppConfig(_Strict):
     smtp: SmtpConfig = SmtpConfig()
     recipients: list[str] = []
     outbox: str = "outbox"
+    spool: str = "spool"  # analysed posts the store could not take wait here (replayed on the next run)
     kibana_url: str | None = None
     sources_file: str = "sources.yaml"
     schemes_file: str = "schemes.yaml"
