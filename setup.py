@@ -23,9 +23,10 @@ setup(
         "jinja2>=3.1",
         "matplotlib>=3.8",
         "lxml>=5",
+        "elasticsearch==8.19.3",
     ],
     extras_require={
-        "dev": ["pytest>=8", "aiosmtpd>=1.4", "ruff>=0.8"],
+        "dev": ["pytest>=8", "aiosmtpd>=1.4", "ruff>=0.8", "osmem-server==0.1.6"],
     },
     entry_points={"console_scripts": ["yuqing=pipeline.cli:main"]},
 )

@@ -23,7 +23,7 @@ from pipeline.config import Settings, load_settings
 from pipeline.errors import StoreUnavailable
 from pipeline.processor import BatchReport, Processor
 from pipeline.spool import Spool
-from pipeline.store import Store, open_store
+from pipeline.store import Store, store_for
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class ProcessorPipeline:
         if not path:
             raise NotConfigured("YUQING_CONFIG is not set")
         settings = load_settings(path)
-        pipe = cls(crawler, settings, Processor(settings), open_store(settings.app.store))
+        pipe = cls(crawler, settings, Processor(settings), store_for(settings))
         crawler.signals.connect(pipe.record_health, signal=yuqing_signals.source_health)
         return pipe
 

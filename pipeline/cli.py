@@ -44,11 +44,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     from crawlers.dates import now_shanghai
     from pipeline.importer import import_jsonl
     from pipeline.processor import Processor
-    from pipeline.store import open_store
+    from pipeline.store import store_for
 
     settings = _settings(args)
     mapping = dict(m.split("=", 1) for m in args.map)
-    store = open_store(settings.app.store)
+    store = store_for(settings)
     try:
         report = import_jsonl(Path(args.file), Processor(settings), store, now_shanghai(), mapping)
     finally:
@@ -66,10 +66,10 @@ def cmd_alerts_check(args: argparse.Namespace) -> int:
     from alerts.checker import AlertChecker
     from alerts.notify import Notifier
     from crawlers.dates import now_shanghai
-    from pipeline.store import open_store
+    from pipeline.store import store_for
 
     settings = _settings(args)
-    store = open_store(settings.app.store)
+    store = store_for(settings)
     try:
         checker = AlertChecker(settings, store, Notifier(settings))
         if args.replay:
@@ -114,10 +114,10 @@ def replay(checker, settings: Settings, store) -> list:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from pipeline.store import open_store
+    from pipeline.store import store_for
 
     settings = _settings(args)
-    store = open_store(settings.app.store)
+    store = store_for(settings)
     try:
         stats = store.stats()
         span = store.time_range()
@@ -169,6 +169,36 @@ def _sentiment_eval(clf, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_es_setup(args: argparse.Namespace) -> int:
+    from pipeline.store import store_for
+    from pipeline.store.elastic import ElasticStore
+
+    settings = _settings(args)
+    store = store_for(settings)
+    try:
+        if not isinstance(store, ElasticStore):
+            raise YuqingError(f"store is {settings.app.store!r}; `es setup` needs an http(s):// Elasticsearch URL "
+                              "(set `store:` in yuqing.yaml or YUQING_STORE)")
+        for step in store.setup():
+            print(f"installed {step}")
+        print(f"{settings.app.store}: ready (alias yuqing-posts, monthly indices yuqing-posts-YYYY.MM)")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_kibana_setup(args: argparse.Namespace) -> int:
+    from pipeline.kibana import import_saved_objects
+
+    settings = _settings(args)
+    url = args.url or settings.app.kibana_url
+    if not url:
+        raise YuqingError("no Kibana URL: pass --url or set kibana_url in yuqing.yaml")
+    result = import_saved_objects(url, settings.resolve("kibana/yuqing.ndjson"), settings.app.elasticsearch)
+    print(f"{url}: imported {result['successCount']} saved objects (dashboard 舆情总览)")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipeline.demo.run import run_demo
 
@@ -197,6 +227,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--now", help="check as of this time (ISO 8601; default: the clock)")
     c.add_argument("--replay", action="store_true", help="backtest day by day over all stored history")
     c.set_defaults(func=cmd_alerts_check)
+
+    p = sub.add_parser("es", help="Elasticsearch")
+    esub = p.add_subparsers(dest="es_command", required=True)
+    e = esub.add_parser("setup", help="install the index template, ILM policy and indices (idempotent)")
+    e.set_defaults(func=cmd_es_setup)
+
+    p = sub.add_parser("kibana", help="Kibana")
+    ksub = p.add_subparsers(dest="kibana_command", required=True)
+    k = ksub.add_parser("setup", help="import the data view, searches, visualisations and dashboard")
+    k.add_argument("--url", help="Kibana base URL (default: kibana_url in yuqing.yaml)")
+    k.set_defaults(func=cmd_kibana_setup)
 
     p = sub.add_parser("stats", help="what the store holds")
     p.set_defaults(func=cmd_stats)

@@ -75,6 +75,29 @@ class CrawlConfig(_Strict):
     memory_limit_mb: int = Field(2048, ge=0)
 
 
+class ElasticConfig(_Strict):
+    """How to talk to Elasticsearch when ``store`` is an http(s) URL. Secrets come from env vars."""
+
+    compat: Literal["elasticsearch", "opensearch"] = "elasticsearch"
+    api_key_env: str = "YUQING_ES_API_KEY"
+    username: str | None = None
+    password_env: str = "YUQING_ES_PASSWORD"
+    ca_file: str | None = None
+    verify_certs: bool = True
+    request_timeout: float = Field(30.0, gt=0)
+    max_retries: int = Field(3, ge=0)
+    chunk_size: int = Field(500, ge=1)
+    chunk_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    dead_letter: str = "data/dead-letter.jsonl"
+    templates: str = "elasticsearch"  # folder under config/ with the index template and ILM policy
+
+    def api_key(self) -> str | None:
+        return os.environ.get(self.api_key_env) or None
+
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env) or None
+
+
 class AlertRule(_Strict):
     """Spike rule for one scheme: negative posts per window against recent windows."""
 
@@ -136,6 +159,7 @@ class AppConfig(_Strict):
     outbox: str = "outbox"
     spool: str = "spool"  # analysed posts the store could not take wait here (replayed on the next run)
     kibana_url: str | None = None
+    elasticsearch: ElasticConfig = ElasticConfig()
     sources_file: str = "sources.yaml"
     schemes_file: str = "schemes.yaml"
     userdict: str | None = "userdict.txt"

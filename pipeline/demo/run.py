@@ -16,7 +16,7 @@ from pipeline.config import Settings
 from pipeline.crawl import run_crawl
 from pipeline.demo.site import ReplaySite
 from pipeline.errors import YuqingError
-from pipeline.store import open_store
+from pipeline.store import store_for
 
 DEMO_SOURCES = ["demo-hot-search", "demo-weibo-search"]
 DEMO_PORT = 8765
@@ -37,7 +37,7 @@ def run_demo(settings: Settings) -> int:
         print(f"replay site: {site.url} (RSS: /rss/hot-search.xml, Weibo API: /api/container/getIndex)", flush=True)
         stats = run_crawl(settings, DEMO_SOURCES, LOG_LEVEL="WARNING")
     crawled_at = time.time()
-    store = open_store(settings.app.store)
+    store = store_for(settings)
     try:
         results = replay(AlertChecker(settings, store, Notifier(settings)), settings, store)
         summary = store.stats()

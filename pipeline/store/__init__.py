@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from pipeline.config import ElasticConfig, Settings
 from pipeline.errors import ConfigError
 
 Post = dict[str, Any]
@@ -80,13 +82,15 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, elastic: ElasticConfig | None = None, templates: Path | None = None) -> Store:
+    """The store for a URL; ``elastic`` and ``templates`` (the config folder's
+    elasticsearch/) are used for http(s) URLs."""
     if url.startswith("sqlite:"):
         from pipeline.store.sqlite import SQLiteStore
         return SQLiteStore.from_url(url)
     if url.startswith(("http://", "https://")):
-        raise ConfigError(f"store: {url!r}: the Elasticsearch store is not available in this version; "
-                          "use sqlite:///data/yuqing.db")
+        from pipeline.store.elastic import ElasticStore
+        return ElasticStore(url, elastic or ElasticConfig(), templates)
     raise ConfigError(f"store: {url!r} is not a store URL; use sqlite:///path.db or http://host:9200")
 
 
@@ -99,3 +103,9 @@ def iter_batches(items: Iterable[Post], size: int) -> Iterable[list[Post]]:
             batch = []
     if batch:
         yield batch
+
+
+def store_for(settings: Settings) -> Store:
+    """The store a loaded configuration names (YUQING_STORE already applied)."""
+    es = settings.app.elasticsearch
+    return open_store(settings.app.store, es, settings.resolve(es.templates))

@@ -1,0 +1,318 @@
+"""The production store: Elasticsearch 8.x (or an OpenSearch-style server with ``compat``).
+
+Layout (one documented convention, see README):
+- posts go to monthly indices ``yuqing-posts-YYYY.MM`` chosen by the **Asia/Shanghai**
+  month of ``published_at`` (``yuqing-posts-undated`` when there is none) and are read
+  through the alias ``yuqing-posts``; the index template and ILM policy live in
+  ``config/elasticsearch/`` and are installed by ``yuqing es setup`` (idempotent);
+- ``yuqing-alerts`` holds alert records (``_id`` = alert key, created with
+  ``op_type=create``, so two checkers claim an alert once); ``yuqing-state`` and
+  ``yuqing-health`` hold crawl state and source-health events.
+
+Bulk writes inspect every item: documents the cluster rejects (mapping conflicts, bad
+dates) go to a dead-letter JSON Lines file with the reason, the rest are indexed. A
+connection failure raises StoreUnavailable after retries, so callers spool the batch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch, NotFoundError, TransportError
+from elasticsearch.helpers import streaming_bulk
+
+from pipeline.config import ElasticConfig
+from pipeline.errors import ConfigError, StoreUnavailable
+from pipeline.store import AlertRecord, Post, WriteResult
+
+log = logging.getLogger(__name__)
+
+POSTS_ALIAS = "yuqing-posts"
+POSTS_PREFIX = "yuqing-posts-"
+ALERTS = "yuqing-alerts"
+STATE = "yuqing-state"
+HEALTH = "yuqing-health"
+INDEX_TZ = ZoneInfo("Asia/Shanghai")  # index names follow Beijing months, whatever the host's zone
+TEMPLATES = Path(__file__).resolve().parents[2] / "config" / "elasticsearch"
+_DOWN = (ConnectionError, ConnectionTimeout)
+
+
+def index_for(published_at: str | None) -> str:
+    """Monthly index for a post: the Asia/Shanghai month of its publish time."""
+    if not published_at:
+        return POSTS_PREFIX + "undated"
+    try:
+        ts = datetime.fromisoformat(published_at.replace("Z", "+00:00"))
+    except ValueError:
+        return POSTS_PREFIX + "undated"
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return f"{POSTS_PREFIX}{ts.astimezone(INDEX_TZ):%Y.%m}"
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _interval(window: timedelta) -> dict[str, str]:
+    if window == timedelta(days=1):
+        return {"calendar_interval": "1d"}
+    return {"fixed_interval": f"{int(window.total_seconds())}s"}
+
+
+class ElasticStore:
+    def __init__(self, url: str, config: ElasticConfig, templates: Path | None = None) -> None:
+        self.url = url
+        self.config = config
+        self.templates = templates if templates and templates.exists() else TEMPLATES
+        kwargs: dict[str, Any] = {"request_timeout": config.request_timeout, "max_retries": config.max_retries,
+                                  "retry_on_timeout": True}
+        if config.compat == "opensearch":
+            from pipeline.store.es_compat import PlainJsonNode
+            kwargs["node_class"] = PlainJsonNode
+        if config.api_key():
+            kwargs["api_key"] = config.api_key()
+        elif config.username:
+            if config.password() is None:
+                raise ConfigError(f"elasticsearch.username is set but ${config.password_env} is empty")
+            kwargs["basic_auth"] = (config.username, config.password())
+        if url.startswith("https://"):
+            if config.ca_file:
+                kwargs["ca_certs"] = config.ca_file
+            kwargs["verify_certs"] = config.verify_certs
+        self.es = Elasticsearch(url, **kwargs)
+        self.dead_letter = Path(config.dead_letter)
+
+    # -- setup ---------------------------------------------------------------
+    def setup(self) -> list[str]:
+        """Install the ILM policy, index template and auxiliary indices; safe to run again."""
+        done = []
+        ilm = json.loads((self.templates / "ilm-policy.json").read_text(encoding="utf-8"))
+        template = json.loads((self.templates / "posts-template.json").read_text(encoding="utf-8"))
+        try:
+            self.es.ilm.put_lifecycle(name="yuqing-posts", policy=ilm["policy"])
+            done.append("ilm policy yuqing-posts")
+        except ApiError as exc:
+            if self.config.compat != "opensearch":
+                raise
+            # OpenSearch-style servers have no ILM (they use ISM); drop the setting that names it.
+            log.warning("no ILM on this server (HTTP %s); posts template installed without a lifecycle",
+                        exc.status_code)
+            template["template"]["settings"].pop("index.lifecycle.name", None)
+        except _DOWN as exc:
+            raise StoreUnavailable(f"{self.url}: {exc}") from exc
+        self.es.indices.put_index_template(name="yuqing-posts", **{k: v for k, v in template.items()})
+        done.append("index template yuqing-posts")
+        for name, spec in ((ALERTS, "alerts-index.json"), (STATE, "aux-index.json"), (HEALTH, "aux-index.json")):
+            if not self.es.indices.exists(index=name):
+                body = json.loads((self.templates / spec).read_text(encoding="utf-8"))
+                self.es.indices.create(index=name, settings=body["settings"], mappings=body["mappings"])
+                done.append(f"index {name}")
+        return done
+
+    def close(self) -> None:
+        self.es.close()
+
+    # -- posts ---------------------------------------------------------------
+    def _doc(self, post: Post) -> dict[str, Any]:
+        doc = {k: v for k, v in post.items() if k not in ("first_seen_at",)}
+        for key in ("published_at", "crawled_at"):  # "" is no date (B16), not a parse error
+            doc[key] = post.get(key) or None
+        doc["reach"] = sum((post.get("engagement") or {}).values())
+        return doc
+
+    def upsert_posts(self, posts: Sequence[Post]) -> WriteResult:
+        result = WriteResult()
+        if not posts:
+            return result
+        actions = [{"_op_type": "index", "_index": index_for(p.get("published_at")), "_id": p["id"],
+                    "_source": self._doc(p)} for p in posts]
+        try:
+            for ok, item in streaming_bulk(self.es, actions, chunk_size=self.config.chunk_size,
+                                           max_chunk_bytes=self.config.chunk_bytes, raise_on_error=False,
+                                           raise_on_exception=False, max_retries=self.config.max_retries,
+                                           initial_backoff=1, max_backoff=30, refresh="wait_for"):
+                info = item.get("index", {})
+                if ok:
+                    if info.get("result") == "created":
+                        result.inserted += 1
+                    else:
+                        result.updated += 1
+                else:
+                    result.failed += 1
+                    reason = _reason(info)
+                    result.errors.append(f"{info.get('_id')}: {reason}")
+                    self._dead_letter(info, reason, posts)
+        except _DOWN as exc:
+            raise StoreUnavailable(f"{self.url}: {type(exc).__name__}: {exc}") from exc
+        if result.failed:
+            log.error("elasticsearch: %d of %d documents rejected, written to %s", result.failed, len(posts),
+                      self.dead_letter)
+        return result
+
+    def _dead_letter(self, info: dict[str, Any], reason: str, posts: Sequence[Post]) -> None:
+        doc = next((p for p in posts if p.get("id") == info.get("_id")), None)
+        self.dead_letter.parent.mkdir(parents=True, exist_ok=True)
+        with self.dead_letter.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"at": _iso(datetime.now(UTC)), "index": info.get("_index"), "id": info.get("_id"),
+                                 "status": info.get("status"), "reason": reason, "document": doc},
+                                ensure_ascii=False, default=str) + "\n")
+
+    def _search(self, index: str, **body: Any) -> dict[str, Any]:
+        try:
+            return self.es.search(index=index, ignore_unavailable=True, allow_no_indices=True, **body).body
+        except NotFoundError:
+            return {"hits": {"hits": [], "total": {"value": 0}}, "aggregations": {}}
+        except _DOWN as exc:
+            raise StoreUnavailable(f"{self.url}: {exc}") from exc
+
+    def count_posts(self) -> int:
+        try:
+            return self.es.count(index=POSTS_ALIAS, ignore_unavailable=True, allow_no_indices=True)["count"]
+        except NotFoundError:
+            return 0
+
+    def _filters(self, scheme: str | None, label: str | None, start: datetime | None,
+                 end: datetime | None, query: str | None = None) -> dict[str, Any]:
+        must: list[dict[str, Any]] = []
+        if scheme:
+            must.append({"term": {"schemes": scheme}})
+        if label:
+            must.append({"term": {"sentiment.label": label}})
+        if start or end:
+            rng: dict[str, str] = {}
+            if start:
+                rng["gte"] = _iso(start)
+            if end:
+                rng["lt"] = _iso(end)
+            must.append({"range": {"published_at": rng}})
+        if query:
+            must.append({"match": {"tokens": {"query": query, "operator": "and"}}})
+        return {"bool": {"filter": must}}
+
+    def find_posts(self, *, scheme: str | None = None, label: str | None = None, start: datetime | None = None,
+                   end: datetime | None = None, limit: int | None = None, order: str = "published",
+                   query: str | None = None) -> list[Post]:
+        sort = {"published": [{"published_at": "desc"}], "oldest": [{"published_at": "asc"}],
+                "reach": [{"reach": "desc"}, {"published_at": "desc"}]}[order]
+        res = self._search(POSTS_ALIAS, query=self._filters(scheme, label, start, end, query), sort=sort,
+                           size=min(limit or 10_000, 10_000))
+        return [h["_source"] for h in res["hits"]["hits"]]
+
+    def window_counts(self, *, start: datetime, end: datetime, window: timedelta, tz: ZoneInfo,
+                      scheme: str | None = None, label: str | None = None) -> dict[datetime, int]:
+        """Server-side ``date_histogram`` with the analysts' time zone (field report B17)."""
+        res = self._search(POSTS_ALIAS, size=0, query=self._filters(scheme, label, start, end), aggs={
+            "w": {"date_histogram": {"field": "published_at", "time_zone": str(tz), "min_doc_count": 1,
+                                     **_interval(window)}}})
+        buckets = (res.get("aggregations") or {}).get("w", {}).get("buckets", [])
+        return {datetime.fromtimestamp(b["key"] / 1000, UTC).astimezone(tz): b["doc_count"] for b in buckets}
+
+    def time_range(self) -> tuple[datetime, datetime] | None:
+        res = self._search(POSTS_ALIAS, size=0, aggs={"lo": {"min": {"field": "published_at"}},
+                                                     "hi": {"max": {"field": "published_at"}}})
+        aggs = res.get("aggregations") or {}
+        lo, hi = (aggs.get("lo") or {}).get("value"), (aggs.get("hi") or {}).get("value")
+        if lo is None:
+            return None
+        return datetime.fromtimestamp(lo / 1000, UTC), datetime.fromtimestamp(hi / 1000, UTC)
+
+    def significant_terms(self, *, scheme: str, start: datetime, end: datetime,
+                          size: int = 10) -> list[tuple[str, int]]:
+        """Keywords over-represented among a window's negative posts, computed server-side."""
+        res = self._search(POSTS_ALIAS, size=0, query=self._filters(scheme, "negative", start, end),
+                           aggs={"t": {"significant_terms": {"field": "keywords", "size": size}}})
+        return [(b["key"], b["doc_count"]) for b in (res.get("aggregations") or {}).get("t", {}).get("buckets", [])]
+
+    def stats(self) -> dict[str, Any]:
+        res = self._search(POSTS_ALIAS, size=0, aggs={
+            "label": {"terms": {"field": "sentiment.label", "missing": "none", "size": 10}},
+            "source": {"terms": {"field": "source", "size": 50}},
+            "scheme": {"terms": {"field": "schemes", "size": 100}}})
+        aggs = res.get("aggregations") or {}
+
+        def terms(name: str) -> dict[str, int]:
+            return {b["key"]: b["doc_count"] for b in aggs.get(name, {}).get("buckets", [])}
+
+        alerts = self._search(ALERTS, size=0, aggs={"s": {"terms": {"field": "status"}}})
+        return {"posts": self.count_posts(), "by_sentiment": terms("label"), "by_source": terms("source"),
+                "by_scheme": terms("scheme"),
+                "alerts": {b["key"]: b["doc_count"] for b in (alerts.get("aggregations") or {}).get("s", {})
+                           .get("buckets", [])},
+                "health_events": self._search(HEALTH, size=0, track_total_hits=True)["hits"]["total"]["value"]}
+
+    # -- alerts --------------------------------------------------------------
+    def claim_alert(self, alert: AlertRecord) -> bool:
+        now = _iso(datetime.now(UTC))
+        doc = {"key": alert.key, "scheme_id": alert.scheme_id, "kind": alert.kind,
+               "window_start": alert.window_start.isoformat(), "window_end": alert.window_end.isoformat(),
+               "count": alert.count, "baseline": alert.baseline, "threshold": alert.threshold, "why": alert.why,
+               "payload": json.loads(json.dumps(alert.payload, default=str)), "status": alert.status, "detail": "",
+               "created_at": now, "updated_at": now}
+        try:
+            self.es.create(index=ALERTS, id=alert.key, document=doc, refresh="wait_for")
+            return True
+        except ApiError as exc:
+            if exc.status_code == 409:
+                return False
+            raise
+
+    def _alert(self, src: dict[str, Any]) -> AlertRecord:
+        return AlertRecord(key=src["key"], scheme_id=src["scheme_id"], kind=src["kind"],
+                           window_start=datetime.fromisoformat(src["window_start"]),
+                           window_end=datetime.fromisoformat(src["window_end"]), count=src["count"],
+                           baseline=src["baseline"], threshold=src["threshold"], why=src["why"],
+                           payload=src.get("payload") or {}, status=src["status"],
+                           created_at=datetime.fromisoformat(src["created_at"].replace("Z", "+00:00")))
+
+    def last_alert(self, scheme_id: str, kind: str) -> AlertRecord | None:
+        res = self._search(ALERTS, size=1, sort=[{"window_start": "desc"}], query={"bool": {"filter": [
+            {"term": {"scheme_id": scheme_id}}, {"term": {"kind": kind}}]}})
+        hits = res["hits"]["hits"]
+        return self._alert(hits[0]["_source"]) if hits else None
+
+    def set_alert_status(self, key: str, status: str, detail: str = "") -> None:
+        self.es.update(index=ALERTS, id=key, doc={"status": status, "detail": detail,
+                                                  "updated_at": _iso(datetime.now(UTC))}, refresh="wait_for")
+
+    def alerts(self, status: str | None = None) -> list[AlertRecord]:
+        query = {"term": {"status": status}} if status else {"match_all": {}}
+        res = self._search(ALERTS, size=10_000, sort=[{"window_start": "asc"}], query=query)
+        return [self._alert(h["_source"]) for h in res["hits"]["hits"]]
+
+    # -- state and health ----------------------------------------------------
+    def get_state(self, key: str) -> Any:
+        try:
+            return self.es.get(index=STATE, id=key)["_source"]["value"]["v"]
+        except NotFoundError:
+            return None
+
+    def set_state(self, key: str, value: Any) -> None:
+        self.es.index(index=STATE, id=key, document={"key": key, "value": {"v": value},
+                                                     "updated_at": _iso(datetime.now(UTC))}, refresh="wait_for")
+
+    def record_health(self, source: str, kind: str, detail: str, at: datetime | None = None) -> None:
+        self.es.index(index=HEALTH, document={"source": source, "kind": kind, "detail": detail[:2000],
+                                              "at": _iso(at or datetime.now(UTC))}, refresh="wait_for")
+
+    def health_events(self, source: str | None = None) -> list[dict[str, Any]]:
+        query = {"term": {"source": source}} if source else {"match_all": {}}
+        res = self._search(HEALTH, size=10_000, sort=[{"at": "asc"}], query=query)
+        return [{k: h["_source"][k] for k in ("source", "kind", "detail", "at")} for h in res["hits"]["hits"]]
+
+
+def _reason(info: dict[str, Any]) -> str:
+    err = info.get("error")
+    if isinstance(err, dict):
+        cause = err.get("caused_by") or {}
+        text = f"{err.get('type')}: {err.get('reason')}"
+        return text + (f" (caused by {cause.get('type')}: {cause.get('reason')})" if cause else "")
+    if isinstance(err, str | TransportError):
+        return str(err)
+    return f"status {info.get('status')}"
