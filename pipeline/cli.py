@@ -199,6 +199,12 @@ def cmd_kibana_setup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from alerts.service import serve
+
+    return serve(_settings(args))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipeline.demo.run import run_demo
 
@@ -247,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-col", default="text")
     p.add_argument("--label-col", default="label")
     p.set_defaults(func=cmd_sentiment)
+
+    p = sub.add_parser("serve", help="run crawls and alert checks on their schedule (APScheduler)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="crawl the bundled replay site, analyse, store and check alerts")
     p.set_defaults(func=cmd_demo)

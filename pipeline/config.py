@@ -150,6 +150,20 @@ class Source(_Strict):
         return self
 
 
+class ScheduleConfig(_Strict):
+    """What ``yuqing serve`` runs, and how often."""
+
+    crawl_every: Duration = timedelta(minutes=30)
+    check_every: Duration = timedelta(minutes=10)
+    misfire_grace: Duration = timedelta(minutes=5)
+    crawl_timeout: Duration = timedelta(minutes=25)
+
+    @field_validator("crawl_every", "check_every", "misfire_grace", "crawl_timeout", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> timedelta:
+        return parse_duration(v)
+
+
 class AppConfig(_Strict):
     store: str = "sqlite:///data/yuqing.db"
     timezone: str = "Asia/Shanghai"
@@ -164,6 +178,7 @@ class AppConfig(_Strict):
     schemes_file: str = "schemes.yaml"
     userdict: str | None = "userdict.txt"
     crawl: CrawlConfig = CrawlConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
 
     @field_validator("timezone")
     @classmethod

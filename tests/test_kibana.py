@@ -6,6 +6,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -78,13 +79,13 @@ def test_titles_are_chinese() -> None:
 
 
 class FakeKibana(BaseHTTPRequestHandler):
-    requests: list = []
-    answer: tuple[int, dict] = (200, {"success": True, "successCount": 12})
+    requests: ClassVar[list] = []
+    answer: ClassVar[tuple[int, dict]] = (200, {"success": True, "successCount": 12})
 
     def log_message(self, *args: object) -> None:
         pass
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         FakeKibana.requests.append((self.path, self.headers, body))
         status, payload = FakeKibana.answer
@@ -118,7 +119,7 @@ def test_import_uses_the_saved_objects_api(kibana: str, monkeypatch: pytest.Monk
 
 def test_import_errors_are_clear(kibana: str) -> None:
     FakeKibana.answer = (400, {"statusCode": 400, "error": "Bad Request", "message": "Invalid file extension"})
-    with pytest.raises(YuqingError, match="HTTP 400.*Invalid file extension"):
+    with pytest.raises(YuqingError, match=r"HTTP 400.*Invalid file extension"):
         import_saved_objects(kibana, NDJSON, ElasticConfig())
     FakeKibana.answer = (200, {"success": False, "errors": [{"type": "dashboard", "id": "x",
                                                               "error": {"type": "missing_references"}}]})

@@ -1,0 +1,92 @@
+"""``yuqing serve``: the scheduler that crawls and checks around the clock (APScheduler 3).
+
+Jobs are module-level functions that take the config path, so APScheduler can run them
+from any executor. Each crawl runs in its own process (Twisted's reactor cannot
+restart in one process) with a timeout; the alert check runs in this process. Every
+trigger carries an explicit time zone (field report B17); ``coalesce=True`` with an
+explicit ``misfire_grace_time`` means a restart after downtime runs one catch-up, not
+one per missed interval; ``max_instances=1`` keeps a slow job from overlapping itself.
+Alerts are exactly-once through the store, whatever runs them.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from pipeline.config import Settings, load_settings
+from pipeline.store import store_for
+
+log = logging.getLogger(__name__)
+
+
+def crawl_job(config: str, timeout_s: float) -> int:
+    """Crawl every enabled source in a child process; returns its exit status."""
+    cmd = [sys.executable, "-m", "pipeline.cli", "--config", config, "crawl"]
+    try:
+        return subprocess.run(cmd, timeout=timeout_s, check=False).returncode
+    except subprocess.TimeoutExpired:
+        log.error("crawl did not finish within %.0fs and was stopped", timeout_s)
+        return -1
+
+
+def check_job(config: str) -> int:
+    """One alert check over every scheme; returns how many alerts fired."""
+    from alerts.checker import AlertChecker
+    from alerts.notify import Notifier
+
+    settings = load_settings(config)
+    store = store_for(settings)
+    try:
+        results = AlertChecker(settings, store, Notifier(settings)).check(datetime.now(settings.tz))
+    finally:
+        store.close()
+    return sum(r.outcome == "fired" for r in results)
+
+
+def build_scheduler(settings: Settings, scheduler_cls: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
+    cfg = settings.app.schedule
+    tz = settings.tz
+    scheduler = scheduler_cls(timezone=tz, job_defaults={
+        "coalesce": True, "max_instances": 1, "misfire_grace_time": int(cfg.misfire_grace.total_seconds())})
+    config = str(Path(settings.path).resolve())
+    scheduler.add_job(crawl_job, IntervalTrigger(seconds=int(cfg.crawl_every.total_seconds()), timezone=tz),
+                      args=[config, cfg.crawl_timeout.total_seconds()], id="crawl", name="crawl all sources",
+                      replace_existing=True, next_run_time=datetime.now(tz))
+    scheduler.add_job(check_job, IntervalTrigger(seconds=int(cfg.check_every.total_seconds()), timezone=tz),
+                      args=[config], id="alerts-check", name="alert check", replace_existing=True)
+
+    def on_event(event: JobExecutionEvent) -> None:
+        store = store_for(settings)
+        try:
+            kind = "JOB_MISSED" if event.code == EVENT_JOB_MISSED else "JOB_ERROR"
+            store.record_health(f"scheduler/{event.job_id}", kind, str(getattr(event, "exception", "") or kind))
+        finally:
+            store.close()
+
+    scheduler.add_listener(on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    return scheduler
+
+
+def serve(settings: Settings) -> int:
+    scheduler = build_scheduler(settings)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: shutting down after running jobs finish", signum)
+        scheduler.shutdown(wait=True)
+
+    signal.signal(signal.SIGTERM, stop)
+    log.info("yuqing serve: crawl every %s, alert check every %s (%s)", settings.app.schedule.crawl_every,
+             settings.app.schedule.check_every, settings.app.timezone)
+    scheduler.start()
+    return 0
