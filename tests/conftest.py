@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -88,8 +89,9 @@ def write_config(tmp: Path, *, sources: str, schemes: str, smtp_port: int | None
     return cfg / "yuqing.yaml"
 
 
-def run_yuqing(config: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+def run_yuqing(config: Path, *args: str, timeout: int = 300,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The installed command, in a subprocess (Scrapy's reactor runs once per process)."""
     return subprocess.run([sys.executable, "-m", "pipeline.cli", "--config", str(config), *args],
                           capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-                          env={**__import__("os").environ, "PYTHONIOENCODING": "utf-8"})
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})})

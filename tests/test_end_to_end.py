@@ -103,3 +103,19 @@ def test_crawl_analyse_store_alert_once(tmp_path: Path, site: str, smtp_sink) ->
     assert recrawl.returncode == 0, recrawl.stderr[-3000:]
     assert rows(db, "SELECT id FROM posts ORDER BY id") == ids_before
     assert "city-news" not in recrawl.stdout or "0 new" in recrawl.stdout
+
+
+def test_crawl_into_elasticsearch_twice_gives_the_same_count(tmp_path: Path, site: str, osmem_url: str) -> None:
+    es = f"elasticsearch: {{compat: opensearch, dead_letter: {tmp_path / 'dead.jsonl'}}}\n"
+    config = write_config(tmp_path, sources=sources(site), schemes=SCHEMES, extra=es)
+    env = {"YUQING_STORE": osmem_url}
+    setup = run_yuqing(config, "es", "setup", env=env)
+    assert setup.returncode == 0, setup.stderr[-2000:]
+    assert "installed index template yuqing-posts" in setup.stdout
+    for _ in range(2):
+        crawl = run_yuqing(config, "crawl", "city-news", "weibo-search", env=env)
+        assert crawl.returncode == 0, crawl.stderr[-3000:]
+        stats = run_yuqing(config, "stats", env=env)
+        assert '"posts": 16' in stats.stdout, stats.stdout
+    assert "weibo: 6 items, 0 new, 6 updated" in crawl.stdout
+    assert not (tmp_path / "dead.jsonl").exists()

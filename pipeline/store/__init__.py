@@ -1,7 +1,8 @@
 """Stores: one small interface, SQLite (embedded default) and Elasticsearch.
 
 ``open_store(url)`` picks the implementation from the URL: ``sqlite:///path.db`` (or
-``sqlite://:memory:``) and ``http(s)://host:9200``.
+``sqlite://:memory:``) and ``http(s)://host:9200``; ``store_for(settings)`` does it for a
+loaded configuration.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ class Store(Protocol):
     def count_posts(self) -> int: ...
 
     def find_posts(self, *, scheme: str | None = None, label: str | None = None, start: datetime | None = None,
-                   end: datetime | None = None, limit: int | None = None, order: str = "published") -> list[Post]:
+                   end: datetime | None = None, limit: int | None = None, order: str = "published",
+                   query: str | None = None) -> list[Post]:
+        """Posts matching all filters; ``query`` searches the jieba tokens; ``order``: published|oldest|reach."""
         ...
 
     def window_counts(self, *, start: datetime, end: datetime, window: timedelta, tz: ZoneInfo,
