@@ -105,8 +105,8 @@ class Segmenter:
         return out
 
     def keywords(self, tokens: list[str], k: int = 8) -> list[str]:
-        """Top-k TF-IDF terms, using jieba's IDF table; topics and emoticons excluded."""
-        counts = Counter(t for t in tokens if len(t) > 1 and t not in self._stopwords and t[0] not in "[#@<"
+        """Top-k TF-IDF terms (jieba's IDF table); #topics# count, emoticons and handles do not."""
+        counts = Counter(t for t in tokens if len(t) > 1 and t not in self._stopwords and t[0] not in "[@<"
                          and _KEYWORD.search(t))
         if not counts:
             return []

@@ -1,0 +1,95 @@
+"""Sentiment quality and speed: the shipped model (and optionally a teacher) beside SnowNLP.
+
+    python bench/bench_sentiment.py [--data ../shared/data/sentiment] [--teacher DIR] [--no-snownlp]
+
+For every dev set: binary accuracy and macro-F1 on the 0/1 rows, 3-class macro-F1 where
+neutral rows exist, and weibo_senti_100k with emoticons removed. Then throughput on
+2 threads at batch 64 over real posts, and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from nlp.corpora import WEIBO_HUMAN, load_split  # noqa: E402
+from nlp.evaluate import metrics  # noqa: E402
+from nlp.sentiment import DEFAULT_MODEL, Sentiment, SentimentClassifier  # noqa: E402
+
+
+def snownlp_predict(texts: list[str]) -> list[Sentiment]:
+    from snownlp import SnowNLP
+    out = []
+    for t in texts:
+        p = SnowNLP(t).sentiments if t.strip() else 0.5
+        out.append(Sentiment(label="positive" if p >= 0.5 else "negative", score=max(p, 1 - p),
+                             probs={"negative": 1 - p, "positive": p, "neutral": 0.0}))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sentiment")
+    ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    ap.add_argument("--teacher", type=Path)
+    ap.add_argument("--no-snownlp", action="store_true")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    systems = {"shipped": SentimentClassifier(args.model).predict}
+    if args.teacher:
+        systems["teacher"] = SentimentClassifier(args.teacher).predict
+    if not args.no_snownlp:
+        systems["snownlp"] = snownlp_predict
+    dev = load_split(args.data, "dev")
+    results: dict[str, dict] = {}
+    print(f"{'dev set':<28}{'n':>6}  " + "  ".join(f"{s + ' acc/F1':>18}" for s in systems))
+    for corpus, rows in dev.items():
+        binary = [r for r in rows if r.label in (0, 1)]
+        texts, gold = [r.text for r in binary], [r.label for r in binary]
+        line = {name: metrics(gold, predict(texts)) for name, predict in systems.items()}
+        results[corpus] = {name: {"binary_accuracy": m["binary_accuracy"], "macro_f1": m["macro_f1"]}
+                           for name, m in line.items()}
+        print(f"{corpus:<28}{len(binary):>6}  " + "  ".join(
+            f"{m['binary_accuracy']:>9.3f}/{m['macro_f1']:.3f}" for m in line.values()))
+        if len(binary) != len(rows):
+            three = metrics([r.label for r in rows], systems["shipped"]([r.text for r in rows]))
+            results[corpus]["shipped"]["three_class_macro_f1"] = three["macro_f1"]
+            results[corpus]["shipped"]["neutral_recall"] = three["per_class"].get("neutral", {}).get("recall")
+            print(f"{'  3-class (with neutral)':<28}{len(rows):>6}  macro-F1 {three['macro_f1']:.3f}, "
+                  f"neutral recall {results[corpus]['shipped']['neutral_recall']}")
+    for name in systems:
+        weibo = [results[c][name]["binary_accuracy"] for c in WEIBO_HUMAN if c in results]
+        reviews = [results[c][name]["binary_accuracy"] for c in
+                   ("chnsenticorp_htl_all", "online_shopping_10_cats", "snownlp_reviews", "waimai_10k") if c in results]
+        print(f"{name}: mean binary accuracy, human-labelled Weibo sets {sum(weibo) / len(weibo):.3f}; "
+              f"review sets {sum(reviews) / len(reviews):.3f}")
+        results.setdefault("_summary", {})[name] = {"weibo_human": round(sum(weibo) / len(weibo), 4),
+                                                    "reviews": round(sum(reviews) / len(reviews), 4)}
+    posts = [json.loads(line)["text"] for line in
+             (ROOT / "pipeline/demo/data/weibo_covid19_posts_2020.jsonl").open(encoding="utf-8")][:1024]
+    clf = SentimentClassifier(args.model, batch_size=64)
+    clf.predict(posts[:64])
+    start = time.perf_counter()
+    clf.predict(posts)
+    rate = len(posts) / (time.perf_counter() - start)
+    print(f"throughput (shipped, {args.threads} threads, batch 64, {len(posts)} real posts, "
+          f"mean {sum(map(len, posts)) / len(posts):.0f} chars): {rate:.0f} posts/s")
+    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    results["_throughput_posts_per_s"] = round(rate, 1)
+    if args.json:
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

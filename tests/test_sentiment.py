@@ -1,0 +1,85 @@
+"""The shipped transformer: defined results on odd input, chunking, the eval command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nlp.sentiment import DEFAULT_MODEL, SentimentClassifier
+from tests.conftest import ROOT, run_yuqing
+
+
+@pytest.fixture(scope="module")
+def clf() -> SentimentClassifier:
+    return SentimentClassifier(DEFAULT_MODEL)
+
+
+def test_model_is_a_transformers_directory_within_budget() -> None:
+    files = {p.name for p in DEFAULT_MODEL.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "MODEL_CARD.md"} <= files
+    assert sum(p.stat().st_size for p in DEFAULT_MODEL.iterdir()) < 50 * 1024 * 1024
+    config = json.loads((DEFAULT_MODEL / "config.json").read_text(encoding="utf-8"))
+    assert config["architectures"] == ["BertForSequenceClassification"]
+    assert config["yuqing"]["temperature"] > 0
+
+
+def test_b13_empty_text_has_no_label_and_does_not_crash(clf: SentimentClassifier) -> None:
+    empty, blank, emoji = clf.predict(["", "  \u200b ", "😡😡😡"])
+    assert empty.label is None and blank.label is None and empty.chunks == 0
+    assert emoji.label in {"negative", "neutral", "positive"}
+
+
+def test_probabilities_are_a_distribution(clf: SentimentClassifier) -> None:
+    [r] = clf.predict(["服务态度非常好，下次还来"])
+    assert abs(sum(r.probs.values()) - 1) < 1e-4
+    assert r.score == max(r.probs.values())
+
+
+def test_b14_long_article_is_chunked_not_truncated(clf: SentimentClassifier) -> None:
+    body = "本公司今年持续推进管网改造和服务提升工作，各项工作按计划有序开展。" * 90
+    [calm, angry] = clf.predict([body, body + "最后，该企业拒绝赔偿，消费者非常愤怒。"])
+    assert calm.chunks > 10 and not calm.truncated
+    assert angry.label == "negative"
+    assert calm.label != "negative"
+
+
+def test_sentiment_eval_command(tmp_path: Path) -> None:
+    csv_path = tmp_path / "mine.csv"
+    csv_path.write_text("内容,标注\n太差了，再也不来了,0\n非常满意，点赞,1\n今天天气晴,2\n", encoding="utf-8")
+    out = run_yuqing(ROOT / "config/yuqing.yaml", "sentiment", "eval", str(csv_path),
+                     "--text-col", "内容", "--label-col", "标注")
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(result) >= {"n", "accuracy", "macro_f1", "per_class", "confusion"}
+    assert result["n"] == 3 and "binary_accuracy" not in result
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\n好,5\n", encoding="utf-8")
+    err = run_yuqing(ROOT / "config/yuqing.yaml", "sentiment", "eval", str(bad))
+    assert err.returncode == 2 and "bad.csv:2: label 5" in err.stderr
+
+
+def test_sentiment_command_prints_label_and_score() -> None:
+    out = run_yuqing(ROOT / "config/yuqing.yaml", "sentiment", "停水三天了，太气人了", "")
+    lines = [json.loads(line) for line in out.stdout.strip().splitlines()]
+    assert lines[0]["label"] == "negative" and 0 < lines[0]["score"] <= 1
+    assert lines[1]["label"] is None
+
+
+@pytest.mark.slow
+def test_training_reproduces_a_loadable_model(tmp_path: Path) -> None:
+    """A few steps of the real training script on a tiny sample (CI's check of nlp.train)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "m"
+    proc = subprocess.run([sys.executable, "-m", "nlp.train", "--base", str(DEFAULT_MODEL),
+                           "--data", str(ROOT / "tests/fixtures/sentiment_tiny"), "--out", str(out),
+                           "--steps", "3", "--batch", "8", "--calibration-size", "40", "--checkpoint-every", "0"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert set(metrics) == {"smp2020_ewect_virus", "waimai_10k"}
+    assert "three_class" in metrics["smp2020_ewect_virus"]
+    assert SentimentClassifier(out).predict(["好"])[0].label is not None
