@@ -25,6 +25,7 @@ def sources(site: str) -> str:
     return f"""\
 sources:
   - {{name: city-news, spider: rss, platform: news, urls: ["{site}/feeds/water.xml"]}}
+  - {{name: gov-gbk, spider: rss, urls: ["{site}/feeds/gbk.xml"]}}
   - {{name: broken-feed, spider: rss, urls: ["{site}/feeds/broken.xml"]}}
   - {{name: empty-feed, spider: rss, urls: ["{site}/feeds/empty.xml"]}}
   - {{name: gone-feed, spider: rss, urls: ["{site}/feeds/gone.xml"]}}
@@ -56,7 +57,8 @@ def test_crawl_analyse_store_alert_once(tmp_path: Path, site: str, smtp_sink) ->
     assert "source weibo-empty: EMPTY_BODY" in log
 
     by_source = dict(rows(db, "SELECT source, COUNT(*) FROM posts GROUP BY source"))
-    assert by_source == {"city-news": 10, "weibo-search": 6}
+    assert by_source == {"city-news": 10, "gov-gbk": 1, "weibo-search": 6}
+    assert rows(db, "SELECT text FROM posts WHERE source='gov-gbk'") == [("某公司镕铸车间通报\U00020BB7",)]  # B1
     health = {r[0]: r[1] for r in rows(db, "SELECT source, kind FROM source_health")}
     assert health == {"broken-feed": "MALFORMED", "empty-feed": "EMPTY_BODY", "gone-feed": "NOT_FOUND",
                       "weibo-error": "API_ERROR", "weibo-login": "LOGIN_REQUIRED", "weibo-empty": "EMPTY_BODY"}

@@ -83,3 +83,16 @@ def test_training_reproduces_a_loadable_model(tmp_path: Path) -> None:
     assert set(metrics) == {"smp2020_ewect_virus", "waimai_10k"}
     assert "three_class" in metrics["smp2020_ewect_virus"]
     assert SentimentClassifier(out).predict(["好"])[0].label is not None
+
+
+def test_negation_and_contrast_gold_set(clf: SentimentClassifier) -> None:
+    """A hand-written gold set (B13): negation and 虽然…但是 contrast, labels only (0 neg, 1 pos)."""
+    import csv
+
+    rows = list(csv.DictReader((ROOT / "tests/fixtures/negation_contrast_gold.csv").open(encoding="utf-8")))
+    predicted = clf.predict([r["text"] for r in rows])
+    polar = ["negative" if p.probs["negative"] >= p.probs["positive"] else "positive" for p in predicted]
+    wrong = [r["text"] for r, p in zip(rows, polar, strict=True) if p != ("negative", "positive")[int(r["label"])]]
+    for must in ("我今天不高兴", "外观没问题，挺流畅，但是信号真差", "不得不说，服务真不错"):
+        assert must not in wrong, must
+    assert len(wrong) <= len(rows) // 4, wrong  # floor: at least 75% right

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 
 import feedparser
@@ -9,9 +10,12 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.dates import parse_cn_time
+from crawlers.encoding import decode_body
 from crawlers.items import PostItem
 from crawlers.spiders.base import SourceSpider
 from pipeline.config import Source
+
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
 class RssSpider(SourceSpider):
@@ -25,8 +29,13 @@ class RssSpider(SourceSpider):
         if not response.body.strip():
             self.source_error(source.name, "EMPTY_BODY", f"empty response from {response.url}")
             return
-        feed = feedparser.parse(response.body, response_headers={"content-type": response.headers.get(
-            "Content-Type", b"").decode("latin-1")})
+        text, encoding, bad = decode_body(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))
+        if bad:
+            self.crawler.stats.inc_value("yuqing/decode_errors", bad)
+            self.logger.warning("source %s: %d undecodable byte sequences in %s as %s", source.name, bad,
+                                response.url, encoding)
+        # feedparser gets text, with the now-wrong encoding declaration removed
+        feed = feedparser.parse(_XML_DECL.sub("<?xml version=\"1.0\"?>", text, count=1))
         entries = [e for e in feed.entries if e.get("title") or e.get("link") or _entry_body(e)]
         if not entries:
             if feed.bozo:
