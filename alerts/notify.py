@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from alerts.email import compose, recipients_for
+from alerts.email import alert_subject, compose, recipients_for
 from pipeline.config import Settings
 from pipeline.errors import NotifyError
 from pipeline.store import AlertRecord, Store
@@ -31,21 +31,40 @@ class Notifier:
         self.sent: list[str] = []
 
     def deliver(self, record: AlertRecord, store: Store) -> str:
-        """Write the e-mail to the outbox, send it if SMTP is configured; returns the new status."""
+        """Write the e-mail to the outbox, send it if SMTP is configured, post to webhooks.
+
+        Returns the alert's new status, which follows the e-mail (the channel that is retried).
+        """
         msg = compose(record, self.settings)
         path = self._write_outbox(record, msg)
+        hooks = self._webhooks(record) if record.status == "pending" else ""
         if not self.settings.app.smtp.host:
-            store.set_alert_status(record.key, "outbox", str(path))
+            store.set_alert_status(record.key, "outbox", f"{path}{hooks}")
             return "outbox"
         try:
             self._send(msg, recipients_for(record, self.settings))
         except NotifyError as exc:
             log.error("alert %s: e-mail not sent, will retry on the next check: %s", record.key, exc)
-            store.set_alert_status(record.key, "failed", str(exc))
+            store.set_alert_status(record.key, "failed", f"{exc}{hooks}")
             return "failed"
-        store.set_alert_status(record.key, "sent", str(path))
+        store.set_alert_status(record.key, "sent", f"{path}{hooks}")
         self.sent.append(record.key)
         return "sent"
+
+    def _webhooks(self, record: AlertRecord) -> str:
+        """Post to every configured IM channel once; failures are logged and noted, not raised."""
+        from alerts.webhooks import Webhook, render_markdown
+
+        notes = []
+        text = render_markdown(record, self.settings)
+        for config in self.settings.app.webhooks:
+            try:
+                parts = Webhook(config).send(alert_subject(record), text)
+                notes.append(f"{config.name}: {parts} message(s)")
+            except NotifyError as exc:
+                log.error("alert %s: %s", record.key, exc)
+                notes.append(f"{config.name}: failed: {exc}")
+        return ("; webhooks: " + "; ".join(notes)) if notes else ""
 
     def retry_undelivered(self, store: Store, now: datetime | None = None) -> int:
         if not self.settings.app.smtp.host:

@@ -150,6 +150,21 @@ class Source(_Strict):
         return self
 
 
+class WebhookConfig(_Strict):
+    """An IM group robot. The URL holds a token and the secret signs requests: both from env vars."""
+
+    name: str
+    kind: Literal["dingtalk", "wecom", "feishu"]
+    url_env: str
+    secret_env: str | None = None
+
+    def url(self) -> str | None:
+        return os.environ.get(self.url_env) or None
+
+    def secret(self) -> str | None:
+        return os.environ.get(self.secret_env) if self.secret_env else None
+
+
 class ScheduleConfig(_Strict):
     """What ``yuqing serve`` runs, and how often."""
 
@@ -170,6 +185,7 @@ class AppConfig(_Strict):
     model: ModelConfig = ModelConfig()
     smtp: SmtpConfig = SmtpConfig()
     recipients: list[str] = []
+    webhooks: list[WebhookConfig] = []
     outbox: str = "outbox"
     spool: str = "spool"  # analysed posts the store could not take wait here (replayed on the next run)
     kibana_url: str | None = None
