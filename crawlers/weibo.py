@@ -133,6 +133,38 @@ def _count(value: Any) -> int:
         return 0
 
 
+def is_pinned(mblog: dict[str, Any]) -> bool:
+    """置顶 posts sit on top of a timeline whatever their age (field report B7)."""
+    return mblog.get("mblogtype") == 2 or bool(mblog.get("isTop")) or "置顶" in str(
+        (mblog.get("title") or {}).get("text", ""))
+
+
+def select_new(mblogs: list[dict[str, Any]], since: datetime | None, now: datetime,
+               stop_after: int = 1) -> tuple[list[dict[str, Any]], bool]:
+    """The mblogs newer than ``since``, and whether paging should stop.
+
+    Pinned posts never count toward stopping; paging stops once ``stop_after``
+    consecutive non-pinned posts are older than ``since``.
+    """
+    if since is None:
+        return list(mblogs), False
+    kept, older = [], 0
+    for mblog in mblogs:
+        parsed = parse_cn_time(mblog.get("created_at"), now)
+        if is_pinned(mblog):
+            if parsed and parsed.value >= since:
+                kept.append(mblog)
+            continue
+        if parsed is None or parsed.value >= since:
+            kept.append(mblog)
+            older = 0
+            continue
+        older += 1
+        if older >= stop_after:
+            return kept, True
+    return kept, False
+
+
 def long_text(data: dict[str, Any]) -> str | None:
     content = data.get("longTextContent")
     return content if isinstance(content, str) and content.strip() else None

@@ -139,9 +139,16 @@ class Source(_Strict):
     urls: list[str] = Field(min_length=1, description="feed URLs (rss) or API base URLs (weibo)")
     keywords: list[str] = []  # weibo search terms
     max_pages: int = Field(50, ge=1)
+    incremental: bool = True  # weibo: stop paging at posts older than the newest seen last time
+    overlap: Duration = timedelta(hours=1)  # …minus this much, to catch late-indexed posts
     platform: str | None = None
     download_delay: float | None = Field(None, ge=0)
     enabled: bool = True
+
+    @field_validator("overlap", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> timedelta:
+        return parse_duration(v)
 
     @model_validator(mode="after")
     def _weibo_needs_keywords(self) -> Source:

@@ -104,7 +104,11 @@ def test_crawl_analyse_store_alert_once(tmp_path: Path, site: str, smtp_sink) ->
     recrawl = run_yuqing(config, "crawl", "city-news", "weibo-search")
     assert recrawl.returncode == 0, recrawl.stderr[-3000:]
     assert rows(db, "SELECT id FROM posts ORDER BY id") == ids_before
-    assert "city-news" not in recrawl.stdout or "0 new" in recrawl.stdout
+    assert "rss: 10 items, 0 new, 10 updated" in recrawl.stdout
+    # Weibo is incremental: the second search stops at posts it has already seen.
+    weibo_items = int(recrawl.stdout.split("weibo: ")[1].split(" items")[0])
+    assert weibo_items < 6
+    assert rows(db, "SELECT key FROM state") == [("weibo:weibo-search:停水:newest",)]
 
 
 def test_crawl_into_elasticsearch_twice_gives_the_same_count(tmp_path: Path, site: str, osmem_url: str) -> None:
@@ -119,5 +123,5 @@ def test_crawl_into_elasticsearch_twice_gives_the_same_count(tmp_path: Path, sit
         assert crawl.returncode == 0, crawl.stderr[-3000:]
         stats = run_yuqing(config, "stats", env=env)
         assert '"posts": 16' in stats.stdout, stats.stdout
-    assert "weibo: 6 items, 0 new, 6 updated" in crawl.stdout
+    assert "0 new" in crawl.stdout and "rss: 10 items, 0 new, 10 updated" in crawl.stdout
     assert not (tmp_path / "dead.jsonl").exists()

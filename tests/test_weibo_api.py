@@ -63,3 +63,13 @@ def test_card_groups_are_flattened() -> None:
     data = {"cards": [{"card_type": 11, "card_group": [{"mblog": {"id": "1"}}, {"card_type": 4}]},
                       {"mblog": {"id": "2"}}, "junk"]}
     assert [m["id"] for m in weibo.cards_mblogs(data, URL, "s")] == ["1", "2"]
+
+
+def test_b7_pinned_old_post_does_not_stop_incremental_crawling() -> None:
+    page = [{"mblogtype": 2, "created_at": "2023-02-11"}, {"created_at": "2026-01-19"},
+            {"created_at": "2026-01-18"}, {"created_at": "2026-01-10"}, {"created_at": "2026-01-15"}]
+    now = datetime(2026, 1, 20, 12, tzinfo=SHANGHAI)
+    kept, stop = weibo.select_new(page, datetime(2026, 1, 12, tzinfo=SHANGHAI), now)
+    assert [m["created_at"] for m in kept] == ["2026-01-19", "2026-01-18"]
+    assert stop  # at the 4th item, the first non-pinned post older than `since`
+    assert weibo.select_new(page, None, now) == (page, False)
