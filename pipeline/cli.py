@@ -214,14 +214,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="yuqing", description="Self-hosted public-opinion monitoring.")
     ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="yuqing.yaml (default: %(default)s)")
+    # `--config` is accepted after the subcommand too (`yuqing crawl --config x.yaml`)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="yuqing.yaml")
     ap.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("crawl", help="crawl sources (default: every enabled source)")
+    p = sub.add_parser("crawl", parents=[common], help="crawl sources (default: every enabled source)")
     p.add_argument("sources", nargs="*", metavar="SOURCE")
     p.set_defaults(func=cmd_crawl)
 
-    p = sub.add_parser("import", help="import a JSON Lines export")
+    p = sub.add_parser("import", parents=[common], help="import a JSON Lines export")
     p.add_argument("file")
     p.add_argument("--map", action="append", default=[], metavar="OURS=THEIRS",
                    help="field mapping, e.g. --map text=content --map published_at=time")
@@ -229,35 +232,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("alerts", help="alert checks")
     asub = p.add_subparsers(dest="alerts_command", required=True)
-    c = asub.add_parser("check", help="check every scheme now and send alerts")
+    c = asub.add_parser("check", parents=[common], help="check every scheme now and send alerts")
     c.add_argument("--now", help="check as of this time (ISO 8601; default: the clock)")
     c.add_argument("--replay", action="store_true", help="backtest day by day over all stored history")
     c.set_defaults(func=cmd_alerts_check)
 
     p = sub.add_parser("es", help="Elasticsearch")
     esub = p.add_subparsers(dest="es_command", required=True)
-    e = esub.add_parser("setup", help="install the index template, ILM policy and indices (idempotent)")
+    e = esub.add_parser("setup", parents=[common],
+                        help="install the index template, ILM policy and indices (idempotent)")
     e.set_defaults(func=cmd_es_setup)
 
     p = sub.add_parser("kibana", help="Kibana")
     ksub = p.add_subparsers(dest="kibana_command", required=True)
-    k = ksub.add_parser("setup", help="import the data view, searches, visualisations and dashboard")
+    k = ksub.add_parser("setup", parents=[common], help="import the data view, searches, visualisations and dashboard")
     k.add_argument("--url", help="Kibana base URL (default: kibana_url in yuqing.yaml)")
     k.set_defaults(func=cmd_kibana_setup)
 
-    p = sub.add_parser("stats", help="what the store holds")
+    p = sub.add_parser("stats", parents=[common], help="what the store holds")
     p.set_defaults(func=cmd_stats)
 
-    p = sub.add_parser("sentiment", help='classify texts, or "sentiment eval FILE.csv"')
+    p = sub.add_parser("sentiment", parents=[common], help='classify texts, or "sentiment eval FILE.csv"')
     p.add_argument("texts", nargs="+")
     p.add_argument("--text-col", default="text")
     p.add_argument("--label-col", default="label")
     p.set_defaults(func=cmd_sentiment)
 
-    p = sub.add_parser("serve", help="run crawls and alert checks on their schedule (APScheduler)")
+    p = sub.add_parser("serve", parents=[common], help="run crawls and alert checks on their schedule (APScheduler)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("demo", help="crawl the bundled replay site, analyse, store and check alerts")
+    p = sub.add_parser("demo", parents=[common], help="crawl the bundled replay site, analyse, store and check alerts")
     p.set_defaults(func=cmd_demo)
     return ap
 
