@@ -30,6 +30,22 @@ class Notifier:
         self.outbox = outbox or Path(settings.app.outbox)
         self.sent: list[str] = []
 
+    def deliver_message(self, record: AlertRecord, msg: EmailMessage, store: Store) -> str:
+        """Outbox + SMTP for an already composed message (the daily briefing)."""
+        path = self._write_outbox(record, msg)
+        if not self.settings.app.smtp.host:
+            store.set_alert_status(record.key, "outbox", str(path))
+            return "outbox"
+        to = [a.addr_spec for a in msg["To"].addresses] if msg["To"] else []
+        try:
+            self._send(msg, to)
+        except NotifyError as exc:
+            log.error("%s: e-mail not sent: %s", record.key, exc)
+            store.set_alert_status(record.key, "failed", str(exc))
+            return "failed"
+        store.set_alert_status(record.key, "sent", str(path))
+        return "sent"
+
     def deliver(self, record: AlertRecord, store: Store) -> str:
         """Write the e-mail to the outbox, send it if SMTP is configured, post to webhooks.
 
@@ -70,8 +86,9 @@ class Notifier:
         if not self.settings.app.smtp.host:
             return 0
         now = now or datetime.now(UTC)
-        todo = store.alerts("failed") + [a for a in store.alerts("pending")
-                                         if a.created_at and now - a.created_at > STALE_PENDING]
+        todo = [a for a in store.alerts("failed") + [a for a in store.alerts("pending")
+                                                     if a.created_at and now - a.created_at > STALE_PENDING]
+                if a.kind != "briefing"]  # a briefing is re-sent with `yuqing briefing --force`
         for record in todo:
             self.deliver(record, store)
         return len(todo)

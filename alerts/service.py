@@ -22,6 +22,7 @@ from types import FrameType
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from pipeline.config import Settings, load_settings
@@ -54,6 +55,22 @@ def check_job(config: str) -> int:
     return sum(r.outcome == "fired" for r in results)
 
 
+def briefing_job(config: str) -> str:
+    """Yesterday's 舆情日报 (Beijing time), sent once."""
+    from datetime import timedelta
+
+    from alerts.briefing import send_briefing
+    from alerts.notify import Notifier
+
+    settings = load_settings(config)
+    store = store_for(settings)
+    try:
+        yesterday = datetime.now(settings.tz).date() - timedelta(days=1)
+        return send_briefing(settings, store, Notifier(settings), yesterday)
+    finally:
+        store.close()
+
+
 def build_scheduler(settings: Settings, scheduler_cls: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
     cfg = settings.app.schedule
     tz = settings.tz
@@ -65,6 +82,12 @@ def build_scheduler(settings: Settings, scheduler_cls: type[BaseScheduler] = Blo
                       replace_existing=True, next_run_time=datetime.now(tz))
     scheduler.add_job(check_job, IntervalTrigger(seconds=int(cfg.check_every.total_seconds()), timezone=tz),
                       args=[config], id="alerts-check", name="alert check", replace_existing=True)
+
+    brief = settings.app.briefing
+    if brief.enabled:
+        hour, minute = (int(x) for x in brief.time.split(":"))
+        scheduler.add_job(briefing_job, CronTrigger(hour=hour, minute=minute, timezone=tz), args=[config],
+                          id="briefing", name="daily briefing", replace_existing=True)
 
     def on_event(event: JobExecutionEvent) -> None:
         store = store_for(settings)

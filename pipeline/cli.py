@@ -199,6 +199,29 @@ def cmd_kibana_setup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_briefing(args: argparse.Namespace) -> int:
+    from datetime import date, timedelta
+
+    from alerts.briefing import send_briefing
+    from alerts.notify import Notifier
+    from crawlers.dates import now_shanghai
+    from pipeline.store import store_for
+
+    settings = _settings(args)
+    try:
+        day = date.fromisoformat(args.date) if args.date else now_shanghai().astimezone(settings.tz).date() - \
+            timedelta(days=1)
+    except ValueError:
+        raise YuqingError(f"--date {args.date!r} is not a date; use YYYY-MM-DD") from None
+    store = store_for(settings)
+    try:
+        status = send_briefing(settings, store, Notifier(settings), day, force=args.force)
+    finally:
+        store.close()
+    print(f"舆情日报 {day}: {status}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from alerts.service import serve
 
@@ -257,6 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-col", default="text")
     p.add_argument("--label-col", default="label")
     p.set_defaults(func=cmd_sentiment)
+
+    p = sub.add_parser("briefing", parents=[common], help="send the daily briefing (舆情日报)")
+    p.add_argument("--date", help="the day to report (YYYY-MM-DD; default: yesterday, Beijing time)")
+    p.add_argument("--force", action="store_true", help="send again even if already sent")
+    p.set_defaults(func=cmd_briefing)
 
     p = sub.add_parser("serve", parents=[common], help="run crawls and alert checks on their schedule (APScheduler)")
     p.set_defaults(func=cmd_serve)

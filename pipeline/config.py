@@ -172,6 +172,14 @@ class WebhookConfig(_Strict):
         return os.environ.get(self.secret_env) if self.secret_env else None
 
 
+class BriefingConfig(_Strict):
+    """The daily briefing (舆情日报): when it goes out (local time) and to whom, besides `recipients`."""
+
+    enabled: bool = True
+    time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    recipients: list[str] = []
+
+
 class ScheduleConfig(_Strict):
     """What ``yuqing serve`` runs, and how often."""
 
@@ -193,6 +201,7 @@ class AppConfig(_Strict):
     smtp: SmtpConfig = SmtpConfig()
     recipients: list[str] = []
     webhooks: list[WebhookConfig] = []
+    briefing: BriefingConfig = BriefingConfig()
     outbox: str = "outbox"
     spool: str = "spool"  # analysed posts the store could not take wait here (replayed on the next run)
     kibana_url: str | None = None

@@ -19,7 +19,7 @@ def test_jobs_are_configured_deliberately(tmp_path: Path) -> None:
     scheduler.start(paused=True)
     jobs = {j.id: j for j in scheduler.get_jobs()}
     scheduler.shutdown(wait=False)
-    assert set(jobs) == {"crawl", "alerts-check"}
+    assert set(jobs) == {"crawl", "alerts-check", "briefing"}
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time == 300
         assert job.trigger.timezone == ZoneInfo("Asia/Shanghai")
