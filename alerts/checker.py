@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.detect import Decision, detect_spike
+from alerts.detect import Decision, detect_spike, level_rank, severity
 from alerts.notify import Notifier
 from pipeline.config import Scheme, Settings
 from pipeline.store import AlertRecord, Store
@@ -22,13 +22,14 @@ from pipeline.timeutil import window_start
 
 log = logging.getLogger(__name__)
 KIND_SPIKE = "spike"
+KIND_REMINDER = "reminder"
 CHART_WINDOWS = 14
 
 
 @dataclass(frozen=True)
 class CheckResult:
     scheme_id: str
-    outcome: str  # calm | warmup | fired | already_alerted | cooldown
+    outcome: str  # calm | warmup | fired | already_alerted | cooldown | reminded
     decision: Decision
     alert: AlertRecord | None = None
 
@@ -52,6 +53,12 @@ class AlertChecker:
                                             scheme=scheme.id, label="negative")
         # A window in which nothing at all was stored is a gap in collection, not calm.
         covered = self.store.window_counts(start=lookback, end=start, window=rule.window, tz=tz)
+        last = self.store.last_alert(scheme.id, KIND_SPIKE)
+        if last and start - last.window_start < rule.cooldown:
+            # During an incident the baseline stays the one from before it, so a plateau
+            # does not become the new normal (field report B18).
+            episode = datetime.fromisoformat(last.payload.get("episode_start") or last.window_start.isoformat())
+            covered = {w: n for w, n in covered.items() if w < episode}
         history_starts = sorted(covered, reverse=True)[: rule.baseline_windows]
         history = [negative.get(w, 0) for w in history_starts]
         decision = detect_spike(negative.get(start, 0), history, rule)
@@ -59,27 +66,60 @@ class AlertChecker:
             outcome = "warmup" if decision.history < rule.min_history else "calm"
             return CheckResult(scheme.id, outcome, decision)
 
-        key = f"{scheme.id}:{KIND_SPIKE}:{start.isoformat()}"
-        last = self.store.last_alert(scheme.id, KIND_SPIKE)
-        if last and last.key == key:
+        level = severity(decision.count, decision.threshold, rule.levels)
+        last_level = last.payload.get("level") if last else None
+        if last and last.window_start == start and level_rank(level, rule.levels) <= level_rank(
+                last_level, rule.levels):
             return CheckResult(scheme.id, "already_alerted", decision, last)
-        if last and start - last.window_start < rule.cooldown:
-            log.info("scheme %s: spike in window %s suppressed by the %s cooldown after %s",
-                     scheme.id, start, rule.cooldown, last.window_start)
-            return CheckResult(scheme.id, "cooldown", decision, last)
+        escalation = last is not None and level_rank(level, rule.levels) > level_rank(last_level, rule.levels)
+        if last and start - last.window_start < rule.cooldown and not escalation:
+            return self._remind(scheme, decision, level, last, start, now, negative, history_starts)
 
-        end = start + rule.window
-        record = AlertRecord(
-            key=key, scheme_id=scheme.id, kind=KIND_SPIKE, window_start=start, window_end=end,
-            count=decision.count, baseline=decision.baseline, threshold=decision.threshold, why=decision.why,
-            payload=self._payload(scheme, start, end, now, negative, history_starts),
-        )
+        kind = KIND_SPIKE
+        in_episode = last is not None and start - last.window_start < rule.cooldown
+        episode_start = (last.payload.get("episode_start") or last.window_start.isoformat()) if in_episode \
+            else start.isoformat()
+        record = self._record(scheme, kind, f"{scheme.id}:{kind}:{start.isoformat()}:{level}", decision, level,
+                              start, now, negative, history_starts, escalated_from=last_level if escalation else None,
+                              episode_start=episode_start)
         if not self.store.claim_alert(record):  # another checker claimed it first
             return CheckResult(scheme.id, "already_alerted", decision, record)
-        log.warning("scheme %s: negative spike %d (baseline %.1f, threshold %.1f) in window starting %s",
-                    scheme.id, decision.count, decision.baseline, decision.threshold, start.isoformat())
+        log.warning("scheme %s: negative spike %d (baseline %.1f, threshold %.1f, level %s) in window starting %s",
+                    scheme.id, decision.count, decision.baseline, decision.threshold, level, start.isoformat())
         self.notifier.deliver(record, self.store)
         return CheckResult(scheme.id, "fired", decision, record)
+
+    def _remind(self, scheme: Scheme, decision: Decision, level: str, last: AlertRecord, start: datetime,
+                now: datetime, negative: dict[datetime, int], history_starts: list[datetime]) -> CheckResult:
+        """Inside the cooldown at the same or a lower level: a "still elevated" reminder, at most
+        one per ``reminder_interval`` (counted in windows, so backtests behave like live runs)."""
+        rule = scheme.alert
+        if rule.reminder_interval is None:
+            return CheckResult(scheme.id, "cooldown", decision, last)
+        reminder = self.store.last_alert(scheme.id, KIND_REMINDER)
+        since = last.window_start
+        if reminder and reminder.window_start > since:
+            since = reminder.window_start
+        if start - since < rule.reminder_interval:
+            return CheckResult(scheme.id, "cooldown", decision, last)
+        record = self._record(scheme, KIND_REMINDER, f"{scheme.id}:{KIND_REMINDER}:{start.isoformat()}", decision,
+                              level, start, now, negative, history_starts, first_alert=last.window_start.isoformat())
+        if not self.store.claim_alert(record):
+            return CheckResult(scheme.id, "cooldown", decision, last)
+        self.notifier.deliver(record, self.store)
+        return CheckResult(scheme.id, "reminded", decision, record)
+
+    def _record(self, scheme: Scheme, kind: str, key: str, decision: Decision, level: str, start: datetime,
+                now: datetime, negative: dict[datetime, int], history_starts: list[datetime],
+                **extra: Any) -> AlertRecord:
+        end = start + scheme.alert.window
+        payload = self._payload(scheme, start, end, now, negative, history_starts)
+        payload["level"] = level
+        payload["recipients"] = list(dict.fromkeys([*scheme.recipients, *scheme.level_recipients.get(level, [])]))
+        payload.update({k: v for k, v in extra.items() if v is not None})
+        return AlertRecord(key=key, scheme_id=scheme.id, kind=kind, window_start=start, window_end=end,
+                           count=decision.count, baseline=decision.baseline, threshold=decision.threshold,
+                           why=decision.why, payload=payload)
 
     def _payload(self, scheme: Scheme, start: datetime, end: datetime, now: datetime,
                  negative: dict[datetime, int], history_starts: list[datetime]) -> dict[str, Any]:
@@ -100,7 +140,6 @@ class AlertChecker:
         total_now = totals.get(start, 0)
         return {
             "scheme_name": scheme.name,
-            "recipients": list(scheme.recipients),
             "window": str(rule.window),
             "total_in_window": total_now,
             "negative_share": round(len(window_posts) / total_now, 3) if total_now else None,

@@ -56,3 +56,14 @@ def detect_spike(current: int, history: Sequence[int], rule: AlertRule) -> Decis
            f"{len(history)} 个历史窗口；阈值取 最少 {rule.min_count} 条、基线×{rule.min_ratio:g}、"
            f"基线+{rule.mad_k:g}×MAD、基线+{rule.poisson_z:g}×√基线 中的最大值）")
     return Decision(fired, current, base, threshold, len(history), why)
+
+
+def severity(count: int, threshold: float, levels: dict[str, float]) -> str:
+    """The highest level whose multiple of the threshold ``count`` reaches (levels ascend)."""
+    reached = [name for name, multiple in levels.items() if count >= threshold * multiple]
+    return reached[-1] if reached else next(iter(levels))
+
+
+def level_rank(level: str | None, levels: dict[str, float]) -> int:
+    names = list(levels)
+    return names.index(level) if level in names else -1

@@ -6,6 +6,7 @@ RFC 2047 encoded (field report B21); bodies are UTF-8.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -26,7 +27,12 @@ _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesc
 
 def alert_subject(record: AlertRecord) -> str:
     name = record.payload.get("scheme_name", record.scheme_id)
-    return f"【舆情预警】{name}：负面信息激增（{record.count} 条，基线 {record.baseline:.1f}）"
+    level = record.payload.get("level")
+    tag = f"·{level}" if level else ""
+    if record.kind == "reminder":
+        return f"【舆情提醒{tag}】{name}：负面信息持续偏高（{record.count} 条，基线 {record.baseline:.1f}）"
+    escalated = "（升级）" if record.payload.get("escalated_from") else ""
+    return f"【舆情预警{tag}】{name}：负面信息激增{escalated}（{record.count} 条，基线 {record.baseline:.1f}）"
 
 
 def recipients_for(record: AlertRecord, settings: Settings) -> list[str]:
@@ -47,6 +53,7 @@ def compose(record: AlertRecord, settings: Settings, *, with_chart: bool = True)
         "a": record, "p": record.payload, "scheme": record.payload.get("scheme_name", record.scheme_id),
         "window_from": fmt_local(record.window_start, tz), "window_to": fmt_local(record.window_end, tz),
         "posts": posts, "series": series, "chart_cid": chart_cid, "kibana": settings.app.kibana_url,
+        "title": alert_subject(record).split("（")[0],
     }
     msg = EmailMessage()
     msg["Subject"] = alert_subject(record)
@@ -54,7 +61,7 @@ def compose(record: AlertRecord, settings: Settings, *, with_chart: bool = True)
     to = recipients_for(record, settings)
     if to:
         msg["To"] = ", ".join(to)
-    msg["Message-ID"] = make_msgid(idstring=record.key.replace(":", "."), domain="yuqing.local")
+    msg["Message-ID"] = make_msgid(idstring=hashlib.sha1(record.key.encode()).hexdigest()[:16], domain="yuqing.local")
     msg["X-Yuqing-Alert-Key"] = record.key
     msg.set_content(_env.get_template("spike.txt.j2").render(context), charset="utf-8")
     msg.add_alternative(_env.get_template("spike.html.j2").render(context), subtype="html", charset="utf-8")

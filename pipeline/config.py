@@ -109,11 +109,24 @@ class AlertRule(_Strict):
     mad_k: float = Field(3.0, ge=0)
     poisson_z: float = Field(3.0, ge=0)
     cooldown: Duration = timedelta(days=1)
+    # Severity: the highest level whose multiple of the threshold the count reaches.
+    levels: dict[str, float] = {"一般": 1.0, "较大": 2.0, "重大": 4.0}
+    # While a spike stays above the threshold after an alert: one "still elevated" reminder
+    # per this interval (null: none). A higher level re-alerts at once (escalation).
+    reminder_interval: Duration | None = timedelta(hours=6)
 
-    @field_validator("window", "cooldown", mode="before")
+    @field_validator("window", "cooldown", "reminder_interval", mode="before")
     @classmethod
-    def _duration(cls, v: Any) -> timedelta:
-        return parse_duration(v)
+    def _duration(cls, v: Any) -> timedelta | None:
+        return None if v is None else parse_duration(v)
+
+    @field_validator("levels")
+    @classmethod
+    def _increasing(cls, v: dict[str, float]) -> dict[str, float]:
+        multiples = list(v.values())
+        if not v or multiples[0] != 1.0 or multiples != sorted(set(multiples)):
+            raise ValueError("levels must start at 1.0 and increase, e.g. {一般: 1, 较大: 2, 重大: 4}")
+        return v
 
 
 class Scheme(_Strict):
@@ -123,6 +136,7 @@ class Scheme(_Strict):
     all: list[str] = []
     none: list[str] = []
     recipients: list[str] = []
+    level_recipients: dict[str, list[str]] = {}  # extra recipients per severity level
     alert: AlertRule = AlertRule()
     enabled: bool = True
 
@@ -130,6 +144,10 @@ class Scheme(_Strict):
     def _has_keywords(self) -> Scheme:
         if not self.any and not self.all:
             raise ValueError("a scheme needs at least one keyword in `any` or `all`")
+        unknown = set(self.level_recipients) - set(self.alert.levels)
+        if unknown:
+            raise ValueError(f"level_recipients names unknown levels {sorted(unknown)}; "
+                             f"levels are {list(self.alert.levels)}")
         return self
 
 

@@ -67,14 +67,51 @@ def test_spike_is_sent_once_across_checks_and_restarts(setup, smtp_sink, tmp_pat
     assert len(smtp_sink.messages) == 1
 
 
-def test_cooldown_keeps_the_next_days_quiet(setup, smtp_sink) -> None:
+def test_cooldown_reminder_and_escalation(setup, smtp_sink) -> None:
     make, store = setup
     settings = make(smtp_sink.port)
     checker = AlertChecker(settings, store, Notifier(settings))
-    checker.check(day(5, 23))
-    add_posts(store, day(6), negative=12)
-    assert checker.check(day(6, 23))[0].outcome == "cooldown"
-    assert len(smtp_sink.messages) == 1
+    assert checker.check(day(5, 23))[0].alert.payload["level"] == "一般"
+    add_posts(store, day(6, 9), negative=7)  # still above the threshold the next day, same level
+    assert checker.check(day(6, 23))[0].outcome == "reminded"
+    assert checker.check(day(6, 23, ))[0].outcome == "cooldown"  # one reminder per interval, not per run
+    add_posts(store, day(6, 10), negative=5)  # 12 ≥ 2 × threshold: 较大
+    escalated = checker.check(day(6, 23))[0]
+    assert escalated.outcome == "fired" and escalated.alert.payload["level"] == "较大"
+    subjects = [str(m["Subject"]) for m in smtp_sink.messages]
+    assert subjects[0].startswith("【舆情预警·一般】供水服务：负面信息激增（9 条")
+    assert subjects[1].startswith("【舆情提醒·一般】供水服务：负面信息持续偏高（7 条")
+    assert subjects[2].startswith("【舆情预警·较大】供水服务：负面信息激增（升级）（12 条")
+    assert len(subjects) == 3
+
+
+def test_b18_plateau_gives_one_reminder_per_interval(tmp_path: Path) -> None:
+    schemes = SCHEMES.replace("window: 1d, baseline_windows: 5, min_history: 3, min_count: 5, cooldown: 2d",
+                              "window: 1h, baseline_windows: 3, min_history: 3, min_count: 20, min_ratio: 3, "
+                              "cooldown: 12h, reminder_interval: 3h")
+    settings = load_settings(write_config(tmp_path, sources="sources: []\n", schemes=schemes))
+    store = SQLiteStore(":memory:")
+    checker = AlertChecker(settings, store, Notifier(settings, tmp_path / "out"))
+    outcomes = []
+    for hour, negatives in enumerate([2, 3, 2, 40, 40, 42, 41, 40, 43, 41, 40]):
+        add_posts(store, day(0, hour), negative=negatives, other=1)
+        outcomes.append(checker.check(day(0, hour) + timedelta(minutes=59))[0].outcome)
+    assert outcomes[:4] == ["warmup", "warmup", "warmup", "fired"]
+    assert outcomes[4:] == ["cooldown", "cooldown", "reminded", "cooldown", "cooldown", "reminded", "cooldown"]
+
+
+def test_severity_routes_to_level_recipients(tmp_path: Path, smtp_sink) -> None:
+    schemes = SCHEMES.replace("    any: [停水]\n", "    any: [停水]\n    recipients: [a@example.invalid]\n"
+                              "    level_recipients: {较大: [b@example.invalid], 重大: [c@example.invalid]}\n")
+    settings = load_settings(write_config(tmp_path, sources="sources: []\n", schemes=schemes,
+                                          smtp_port=smtp_sink.port))
+    store = SQLiteStore(":memory:")
+    for n in range(5):
+        add_posts(store, day(n), negative=1)
+    add_posts(store, day(5), negative=25)  # ≥ 4 × threshold 5
+    [result] = AlertChecker(settings, store, Notifier(settings)).check(day(5, 23))
+    assert result.alert.payload["level"] == "重大"
+    assert sorted(smtp_sink.envelopes[0][1]) == ["a@example.invalid", "c@example.invalid", "duty@example.invalid"]
 
 
 def test_smtp_down_keeps_the_alert_and_retries(setup, smtp_sink, tmp_path: Path) -> None:

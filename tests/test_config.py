@@ -45,6 +45,8 @@ def test_typo_in_a_scheme_names_the_scheme_index(tmp_path: Path) -> None:
     ("schemes:\n  - {id: 'a b', name: A, any: [x]}\n", "schemes.0.id"),
     ("schemes:\n  - {id: a, name: A, any: [x], alert: {window: soon}}\n", "not a duration"),
     ("schemes:\n  - {id: a, name: A, any: [x]}\n  - {id: a, name: B, any: [y]}\n", "duplicate name 'a'"),
+    ("schemes:\n  - {id: a, name: A, any: [x], level_recipients: {特大: [x@y.z]}}\n", "unknown levels"),
+    ("schemes:\n  - {id: a, name: A, any: [x], alert: {levels: {高: 2, 低: 1}}}\n", "must start at 1.0"),
 ])
 def test_bad_schemes(tmp_path: Path, schemes: str, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):

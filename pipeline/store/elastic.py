@@ -272,7 +272,8 @@ class ElasticStore:
                            created_at=datetime.fromisoformat(src["created_at"].replace("Z", "+00:00")))
 
     def last_alert(self, scheme_id: str, kind: str) -> AlertRecord | None:
-        res = self._search(ALERTS, size=1, sort=[{"window_start": "desc"}], query={"bool": {"filter": [
+        newest = [{"window_start": "desc"}, {"created_at": "desc"}]
+        res = self._search(ALERTS, size=1, sort=newest, query={"bool": {"filter": [
             {"term": {"scheme_id": scheme_id}}, {"term": {"kind": kind}}]}})
         hits = res["hits"]["hits"]
         return self._alert(hits[0]["_source"]) if hits else None

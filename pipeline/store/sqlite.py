@@ -275,7 +275,8 @@ class SQLiteStore:
 
     def last_alert(self, scheme_id: str, kind: str) -> AlertRecord | None:
         with self._lock:
-            row = self._db.execute("SELECT * FROM alerts WHERE scheme_id=? AND kind=? ORDER BY window_start DESC "
+            row = self._db.execute("SELECT * FROM alerts WHERE scheme_id=? AND kind=? "
+                                   "ORDER BY window_start DESC, rowid DESC "
                                    "LIMIT 1", (scheme_id, kind)).fetchone()
         return _row_to_alert(row) if row else None
 
