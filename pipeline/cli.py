@@ -94,6 +94,46 @@ def cmd_alerts_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts_backtest(args: argparse.Namespace) -> int:
+    from alerts.backtest import backtest
+    from pipeline.store import store_for
+
+    settings = _settings(args)
+    store = store_for(settings)
+    try:
+        span = store.time_range()
+        if span is None:
+            print("the store holds no posts")
+            return 0
+        tz = settings.tz
+        since = _day(args.since, tz) if args.since else span[0]
+        until = _day(args.until, tz) if args.until else span[1]
+        schemes = [settings.scheme(args.scheme)] if args.scheme else settings.schemes
+        for scheme in schemes:
+            report = backtest(settings, store, scheme, since, until)
+            print(f"== {scheme.name} ({scheme.id}): window {scheme.alert.window}, {len(report.results)} windows")
+            for start, r in report.results:
+                if r.outcome in ("fired", "reminded", "cooldown"):
+                    level = r.alert.payload.get("level", "") if r.alert and r.outcome != "cooldown" else ""
+                    print(f"  {start.astimezone(tz):%Y-%m-%d %H:%M}  {r.outcome:<9} {level:<3} "
+                          f"negative={r.decision.count} baseline={r.decision.baseline:.1f} "
+                          f"threshold={r.decision.threshold:.1f}")
+            c = report.counts()
+            print(f"  would fire {c['fired']}, remind {c['reminded']}; {c['cooldown']} window(s) above the "
+                  f"threshold suppressed by the {scheme.alert.cooldown} cooldown; {c['warmup']} in warm-up")
+    finally:
+        store.close()
+    return 0
+
+
+def _day(text: str, tz) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise YuqingError(f"{text!r} is not a date or time; use YYYY-MM-DD or ISO 8601") from None
+    return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
 def replay(checker, settings: Settings, store) -> list:
     """Backtest: run the checker at the end of every day of stored history, oldest first."""
     from datetime import timedelta
@@ -259,6 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--now", help="check as of this time (ISO 8601; default: the clock)")
     c.add_argument("--replay", action="store_true", help="backtest day by day over all stored history")
     c.set_defaults(func=cmd_alerts_check)
+
+    b = asub.add_parser("backtest", parents=[common], help="replay detection over stored history; sends nothing")
+    b.add_argument("--scheme", help="one scheme id (default: all)")
+    b.add_argument("--since", help="YYYY-MM-DD (default: the oldest post)")
+    b.add_argument("--until", help="YYYY-MM-DD (default: the newest post)")
+    b.set_defaults(func=cmd_alerts_backtest)
 
     p = sub.add_parser("es", help="Elasticsearch")
     esub = p.add_subparsers(dest="es_command", required=True)

@@ -154,3 +154,15 @@ def test_cold_start_and_empty_store(tmp_path: Path) -> None:
     assert checker.check(day(0, 23))[0].outcome == "warmup"
     add_posts(store, day(0), negative=50)
     assert checker.check(day(0, 23))[0].outcome == "warmup"
+
+
+def test_backtest_replays_without_recording_or_sending(setup, smtp_sink) -> None:
+    from alerts.backtest import backtest
+
+    make, store = setup
+    settings = make(smtp_sink.port)
+    add_posts(store, day(6), negative=8)  # above the threshold again, inside the cooldown
+    report = backtest(settings, store, settings.schemes[0], day(0, 0), day(7, 0))
+    outcomes = [(start.day, r.outcome) for start, r in report.results if r.outcome not in ("calm", "warmup")]
+    assert outcomes == [(6, "fired"), (7, "reminded")]
+    assert store.alerts() == [] and smtp_sink.messages == []  # nothing recorded, nothing sent
