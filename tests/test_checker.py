@@ -166,3 +166,27 @@ def test_backtest_replays_without_recording_or_sending(setup, smtp_sink) -> None
     outcomes = [(start.day, r.outcome) for start, r in report.results if r.outcome not in ("calm", "warmup")]
     assert outcomes == [(6, "fired"), (7, "reminded")]
     assert store.alerts() == [] and smtp_sink.messages == []  # nothing recorded, nothing sent
+
+
+def test_b19_two_checkers_on_one_store_send_one_message(setup, smtp_sink, tmp_path: Path) -> None:
+    import threading
+
+    make, _store = setup
+    settings = make(smtp_sink.port)
+    stores = [SQLiteStore(tmp_path / "y.db"), SQLiteStore(tmp_path / "y.db")]
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def run(s: SQLiteStore) -> None:
+        barrier.wait()
+        outcomes.append(AlertChecker(settings, s, Notifier(settings)).check(day(5, 23))[0].outcome)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["already_alerted", "fired"]
+    assert len(smtp_sink.messages) == 1
+    for s in stores:
+        s.close()
