@@ -48,7 +48,8 @@ class AlertChecker:
     def check_scheme(self, scheme: Scheme, now: datetime) -> CheckResult:
         rule, tz = scheme.alert, self.settings.tz
         start = window_start(now, rule.window, tz)
-        lookback = start - rule.window * rule.baseline_windows * 4
+        period = seasonal_period(rule.window) if rule.seasonal else None
+        lookback = start - (period or rule.window) * rule.baseline_windows * (1 if period else 4)
         negative = self.store.window_counts(start=lookback, end=now, window=rule.window, tz=tz,
                                             scheme=scheme.id, label="negative")
         # A window in which nothing at all was stored is a gap in collection, not calm.
@@ -59,6 +60,9 @@ class AlertChecker:
             # does not become the new normal (field report B18).
             episode = datetime.fromisoformat(last.payload.get("episode_start") or last.window_start.isoformat())
             covered = {w: n for w, n in covered.items() if w < episode}
+        if period:  # the same time of day (or week) in earlier periods
+            candidates = {start - period * k for k in range(1, rule.baseline_windows + 1)}
+            covered = {w: n for w, n in covered.items() if w in candidates}
         history_starts = sorted(covered, reverse=True)[: rule.baseline_windows]
         history = [negative.get(w, 0) for w in history_starts]
         decision = detect_spike(negative.get(start, 0), history, rule)
@@ -153,6 +157,11 @@ class AlertChecker:
                 "score": (p.get("sentiment") or {}).get("score"),
             } for p in top],
         }
+
+
+def seasonal_period(window: timedelta) -> timedelta:
+    """Windows shorter than a day compare with the same hour on earlier days; longer ones with earlier weeks."""
+    return timedelta(days=1) if window < timedelta(days=1) else timedelta(weeks=1)
 
 
 def spike_terms(window_posts: list[dict[str, Any]], baseline_posts: list[dict[str, Any]], baseline_windows: int,

@@ -104,6 +104,9 @@ class AlertRule(_Strict):
     window: Duration = timedelta(days=1)
     baseline_windows: int = Field(7, ge=1)
     min_history: int = Field(3, ge=1, description="windows with data needed before alerting")
+    # Seasonal baseline: compare with the same hour on the previous `baseline_windows` days
+    # (for windows under a day; the same weekday for longer windows) instead of the last windows.
+    seasonal: bool = False
     min_count: int = Field(5, ge=1)
     min_ratio: float = Field(2.0, ge=1)
     mad_k: float = Field(3.0, ge=0)

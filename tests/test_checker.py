@@ -190,3 +190,24 @@ def test_b19_two_checkers_on_one_store_send_one_message(setup, smtp_sink, tmp_pa
     assert len(smtp_sink.messages) == 1
     for s in stores:
         s.close()
+
+
+def test_b18_seasonal_baseline_knows_the_morning_peak(tmp_path: Path) -> None:
+    hourly = ("window: 1h, baseline_windows: 7, min_history: 3, min_count: 10, min_ratio: 3, cooldown: 2h")
+    results = {}
+    for seasonal in (False, True):
+        rule = hourly + (", seasonal: true" if seasonal else "")
+        schemes = SCHEMES.replace("window: 1d, baseline_windows: 5, min_history: 3, min_count: 5, cooldown: 2d", rule)
+        settings = load_settings(write_config(tmp_path / str(seasonal), sources="sources: []\n", schemes=schemes))
+        store = SQLiteStore(":memory:")
+        for d in range(7):  # a week of quiet nights and a busy 09:00 every morning
+            for hour in (6, 7, 8):
+                add_posts(store, day(d, hour), negative=1, other=1)
+            add_posts(store, day(d, 9), negative=12, other=1)
+        for hour in (6, 7, 8):
+            add_posts(store, day(7, hour), negative=1, other=1)
+        add_posts(store, day(7, 9), negative=12, other=1)
+        checker = AlertChecker(settings, store, Notifier(settings, tmp_path / "out"))
+        results[seasonal] = checker.check(day(7, 9) + timedelta(minutes=59))[0]
+    assert results[False].outcome == "fired"  # 12 against the night's 1s
+    assert results[True].outcome == "calm" and results[True].decision.baseline == 12
