@@ -7,11 +7,12 @@ RFC 2047 encoded (field report B21); bodies are UTF-8.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -35,6 +36,18 @@ def alert_subject(record: AlertRecord) -> str:
     return f"【舆情预警{tag}】{name}：负面信息激增{escalated}（{record.count} 条，基线 {record.baseline:.1f}）"
 
 
+def kibana_link(record: AlertRecord, settings: Settings) -> str | None:
+    """The 舆情总览 dashboard, filtered to the scheme and the alert's window."""
+    base = settings.app.kibana_url
+    if not base:
+        return None
+    start = record.window_start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    end = record.window_end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    query = quote(f'schemes : "{record.scheme_id}" and sentiment.label : "negative"', safe="")
+    return (f"{base.rstrip('/')}/app/dashboards#/view/yuqing-overview?_g=(time:(from:'{start}',to:'{end}'))"
+            f"&_a=(query:(language:kuery,query:'{query}'))")
+
+
 def recipients_for(record: AlertRecord, settings: Settings) -> list[str]:
     seen: dict[str, None] = {}
     for r in [*record.payload.get("recipients", []), *settings.app.recipients]:
@@ -52,7 +65,7 @@ def compose(record: AlertRecord, settings: Settings, *, with_chart: bool = True)
     context: dict[str, Any] = {
         "a": record, "p": record.payload, "scheme": record.payload.get("scheme_name", record.scheme_id),
         "window_from": fmt_local(record.window_start, tz), "window_to": fmt_local(record.window_end, tz),
-        "posts": posts, "series": series, "chart_cid": chart_cid, "kibana": settings.app.kibana_url,
+        "posts": posts, "series": series, "chart_cid": chart_cid, "kibana": kibana_link(record, settings),
         "title": alert_subject(record).split("（")[0],
     }
     msg = EmailMessage()

@@ -20,6 +20,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from alerts.email import kibana_link
 from pipeline.config import Settings, WebhookConfig
 from pipeline.errors import NotifyError
 from pipeline.store import AlertRecord
@@ -75,8 +76,9 @@ def render_markdown(record: AlertRecord, settings: Settings) -> str:
             when = fmt_local(parse_utc(post["published_at"]), tz) if post.get("published_at") else "时间未知"
             link = f" [原文]({post['url']})" if post.get("url") else ""
             lines.append(f"{i}. {when} {post.get('source') or ''}：{post.get('text') or ''}{link}")
-    if settings.app.kibana_url:
-        lines.append(f"\n[在 Kibana 中查看]({settings.app.kibana_url})")
+    link = kibana_link(record, settings)
+    if link:
+        lines.append(f"\n[在 Kibana 中查看]({link})")
     return "\n".join(lines)
 
 

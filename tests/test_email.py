@@ -48,6 +48,16 @@ def test_b21_chinese_subject_and_sender_survive_rfc2047(tmp_path: Path) -> None:
     assert png and png[0].get_content().startswith(b"\x89PNG")
 
 
+def test_kibana_link_is_filtered_to_the_window(tmp_path: Path) -> None:
+    extra = "kibana_url: http://kibana.example.invalid:5601\n"
+    settings = load_settings(write_config(tmp_path, sources="sources: []\n", schemes=SCHEMES, extra=extra))
+    msg = compose(record(settings.tz), settings, with_chart=False)
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    assert ("http://kibana.example.invalid:5601/app/dashboards#/view/yuqing-overview?_g=(time:(from:"
+            "'2024-04-30T16:00:00Z',to:'2024-05-01T16:00:00Z'))") in text
+    assert "schemes%20%3A%20%22co%22" in text
+
+
 def test_fmt_local() -> None:
     from zoneinfo import ZoneInfo
     assert fmt_local(datetime.fromisoformat("2024-04-30T16:30:00+00:00"), ZoneInfo("Asia/Shanghai")) == \
