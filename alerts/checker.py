@@ -17,12 +17,14 @@ from typing import Any
 from alerts.detect import Decision, detect_spike, level_rank, severity
 from alerts.notify import Notifier
 from pipeline.config import Scheme, Settings
+from pipeline.schemes import fold
 from pipeline.store import AlertRecord, Store
 from pipeline.timeutil import window_start
 
 log = logging.getLogger(__name__)
 KIND_SPIKE = "spike"
 KIND_REMINDER = "reminder"
+KIND_SENSITIVE = "sensitive"
 CHART_WINDOWS = 14
 
 
@@ -43,7 +45,42 @@ class AlertChecker:
     def check(self, now: datetime) -> list[CheckResult]:
         """One pass over every scheme at ``now`` (aware); first retries undelivered alerts."""
         self.notifier.retry_undelivered(self.store)
-        return [self.check_scheme(scheme, now) for scheme in self.settings.schemes]
+        results = []
+        for scheme in self.settings.schemes:
+            results.append(self.check_scheme(scheme, now))
+            results.extend(self.check_sensitive(scheme, now))
+        return results
+
+    def check_sensitive(self, scheme: Scheme, now: datetime) -> list[CheckResult]:
+        """Instant alerts: negative posts of the current window with a sensitive keyword and enough reach."""
+        if not scheme.sensitive:
+            return []
+        rule, tz = scheme.alert, self.settings.tz
+        start = window_start(now, rule.window, tz)
+        words = [fold(w) for w in scheme.sensitive]
+        results = []
+        for post in self.store.find_posts(scheme=scheme.id, label="negative", start=start, end=now, order="reach"):
+            reach = sum((post.get("engagement") or {}).values())
+            if reach < scheme.sensitive_min_reach:
+                break  # ordered by reach
+            text = fold(f"{post.get('title') or ''}\n{post.get('text') or ''}")
+            hits = [w for w, folded in zip(scheme.sensitive, words, strict=True) if folded in text]
+            if not hits:
+                continue
+            why = f"负面信息命中敏感词「{'、'.join(hits)}」，互动量 {reach}（阈值 {scheme.sensitive_min_reach}）"
+            decision = Decision(True, 1, 0.0, float(scheme.sensitive_min_reach), 0, why)
+            record = AlertRecord(
+                key=f"{scheme.id}:{KIND_SENSITIVE}:{post['id']}", scheme_id=scheme.id, kind=KIND_SENSITIVE,
+                window_start=start, window_end=start + rule.window, count=1, baseline=0.0,
+                threshold=float(scheme.sensitive_min_reach), why=decision.why,
+                payload={"scheme_name": scheme.name, "level": "敏感", "sensitive": hits,
+                         "recipients": list(dict.fromkeys([*scheme.recipients,
+                                                           *scheme.level_recipients.get("重大", [])])),
+                         "top_posts": [_post_summary(post)]})
+            if self.store.claim_alert(record):
+                self.notifier.deliver(record, self.store)
+                results.append(CheckResult(scheme.id, "fired", decision, record))
+        return results
 
     def check_scheme(self, scheme: Scheme, now: datetime) -> CheckResult:
         rule, tz = scheme.alert, self.settings.tz
@@ -150,13 +187,14 @@ class AlertChecker:
             "series": series,
             "top_terms": spike_terms(window_posts, base_posts, max(1, len(history_starts))),
             "by_source": Counter(p.get("source") or "?" for p in window_posts).most_common(8),
-            "top_posts": [{
-                "title": p.get("title"), "text": (p.get("text") or "")[:160], "url": p.get("url"),
-                "source": p.get("source"), "platform": p.get("platform"), "published_at": p.get("published_at"),
-                "reach": sum((p.get("engagement") or {}).values()),
-                "score": (p.get("sentiment") or {}).get("score"),
-            } for p in top],
+            "top_posts": [_post_summary(p) for p in top],
         }
+
+
+def _post_summary(p: dict[str, Any]) -> dict[str, Any]:
+    return {"title": p.get("title"), "text": (p.get("text") or "")[:160], "url": p.get("url"),
+            "source": p.get("source"), "platform": p.get("platform"), "published_at": p.get("published_at"),
+            "reach": sum((p.get("engagement") or {}).values()), "score": (p.get("sentiment") or {}).get("score")}
 
 
 def seasonal_period(window: timedelta) -> timedelta:

@@ -30,6 +30,8 @@ def alert_subject(record: AlertRecord) -> str:
     name = record.payload.get("scheme_name", record.scheme_id)
     level = record.payload.get("level")
     tag = f"·{level}" if level else ""
+    if record.kind == "sensitive":
+        return f"【舆情预警·敏感】{name}：敏感负面信息（{'、'.join(record.payload.get('sensitive', []))}）"
     if record.kind == "reminder":
         return f"【舆情提醒{tag}】{name}：负面信息持续偏高（{record.count} 条，基线 {record.baseline:.1f}）"
     escalated = "（升级）" if record.payload.get("escalated_from") else ""

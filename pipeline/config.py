@@ -140,6 +140,10 @@ class Scheme(_Strict):
     none: list[str] = []
     recipients: list[str] = []
     level_recipients: dict[str, list[str]] = {}  # extra recipients per severity level
+    # Instant alerts: one negative post that names a sensitive keyword and reaches this many
+    # interactions (reposts + comments + likes) is an alert on its own, without waiting for a spike.
+    sensitive: list[str] = []
+    sensitive_min_reach: int = Field(0, ge=0)
     alert: AlertRule = AlertRule()
     enabled: bool = True
 

@@ -211,3 +211,28 @@ def test_b18_seasonal_baseline_knows_the_morning_peak(tmp_path: Path) -> None:
         results[seasonal] = checker.check(day(7, 9) + timedelta(minutes=59))[0]
     assert results[False].outcome == "fired"  # 12 against the night's 1s
     assert results[True].outcome == "calm" and results[True].decision.baseline == 12
+
+
+def test_instant_alert_for_a_sensitive_negative_post_with_reach(tmp_path: Path, smtp_sink) -> None:
+    schemes = SCHEMES.replace("    any: [停水]\n", "    any: [停水]\n    sensitive: [中毒, 死亡]\n"
+                              "    sensitive_min_reach: 100\n")
+    settings = load_settings(write_config(tmp_path, sources="sources: []\n", schemes=schemes,
+                                          smtp_port=smtp_sink.port))
+    store = SQLiteStore(":memory:")
+    base = {"platform": "weibo", "source": "w", "tokens": "停水", "keywords": ["停水"], "schemes": ["water"],
+            "published_at": day(0, 9).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    store.upsert_posts([
+        {**base, "id": "viral", "text": "停水后喝了井水，一家人疑似中毒送医", "engagement": {"reposts": 300},
+         "sentiment": {"label": "negative", "score": 0.95}},
+        {**base, "id": "small", "text": "停水，担心中毒", "engagement": {"reposts": 3},
+         "sentiment": {"label": "negative", "score": 0.9}},
+        {**base, "id": "calm", "text": "停水通知：不会引起中毒", "engagement": {"reposts": 500},
+         "sentiment": {"label": "neutral", "score": 0.9}},
+    ])
+    checker = AlertChecker(settings, store, Notifier(settings))
+    fired = [r for r in checker.check(day(0, 10)) if r.alert and r.alert.kind == "sensitive"]
+    assert [r.alert.key for r in fired] == ["water:sensitive:viral"]
+    assert [r for r in checker.check(day(0, 11)) if r.outcome == "fired"] == []
+    [msg] = smtp_sink.messages
+    assert str(msg["Subject"]) == "【舆情预警·敏感】供水服务：敏感负面信息（中毒）"
+    assert "一家人疑似中毒送医" in msg.get_body(preferencelist=("plain",)).get_content()
