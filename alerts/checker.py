@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.detect import Decision, detect_spike, level_rank, severity
+from alerts.detect import Decision, detect_share_jump, detect_spike, level_rank, severity
 from alerts.notify import Notifier
 from pipeline.config import Scheme, Settings
 from pipeline.schemes import fold
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 KIND_SPIKE = "spike"
 KIND_REMINDER = "reminder"
 KIND_SENSITIVE = "sensitive"
+KIND_SHARE = "share"
 CHART_WINDOWS = 14
 
 
@@ -48,8 +49,39 @@ class AlertChecker:
         results = []
         for scheme in self.settings.schemes:
             results.append(self.check_scheme(scheme, now))
+            if scheme.alert.share_jump:
+                results.append(self.check_share(scheme, now))
             results.extend(self.check_sensitive(scheme, now))
         return results
+
+    def check_share(self, scheme: Scheme, now: datetime) -> CheckResult:
+        """Negative share of the current window against the baseline windows' shares."""
+        rule, tz = scheme.alert, self.settings.tz
+        start = window_start(now, rule.window, tz)
+        lookback = start - rule.window * rule.baseline_windows * 4
+        negative = self.store.window_counts(start=lookback, end=now, window=rule.window, tz=tz,
+                                            scheme=scheme.id, label="negative")
+        totals = self.store.window_counts(start=lookback, end=now, window=rule.window, tz=tz, scheme=scheme.id)
+        history_starts = sorted((w for w in totals if w < start), reverse=True)[: rule.baseline_windows]
+        decision = detect_share_jump(negative.get(start, 0), totals.get(start, 0),
+                                     [(negative.get(w, 0), totals[w]) for w in history_starts], rule)
+        if not decision.fired:
+            return CheckResult(scheme.id, "calm" if decision.history >= rule.min_history else "warmup", decision)
+        last = self.store.last_alert(scheme.id, KIND_SHARE)
+        if last and last.window_start == start:
+            return CheckResult(scheme.id, "already_alerted", decision, last)
+        if last and start - last.window_start < rule.cooldown:
+            return CheckResult(scheme.id, "cooldown", decision, last)
+        record = AlertRecord(
+            key=f"{scheme.id}:{KIND_SHARE}:{start.isoformat()}", scheme_id=scheme.id, kind=KIND_SHARE,
+            window_start=start, window_end=start + rule.window, count=decision.count, baseline=decision.baseline,
+            threshold=decision.threshold, why=decision.why,
+            payload={**self._payload(scheme, start, start + rule.window, now, negative, history_starts),
+                     "level": "占比", "recipients": list(scheme.recipients)})
+        if not self.store.claim_alert(record):
+            return CheckResult(scheme.id, "already_alerted", decision, record)
+        self.notifier.deliver(record, self.store)
+        return CheckResult(scheme.id, "fired", decision, record)
 
     def check_sensitive(self, scheme: Scheme, now: datetime) -> list[CheckResult]:
         """Instant alerts: negative posts of the current window with a sensitive keyword and enough reach."""

@@ -67,3 +67,23 @@ def severity(count: int, threshold: float, levels: dict[str, float]) -> str:
 def level_rank(level: str | None, levels: dict[str, float]) -> int:
     names = list(levels)
     return names.index(level) if level in names else -1
+
+
+def detect_share_jump(negative: int, total: int, history: Sequence[tuple[int, int]], rule: AlertRule) -> Decision:
+    """Does the negative share of this window jump above the baseline share?
+
+    ``history`` holds (negative, total) of earlier windows; windows with no posts do not count.
+    ``count`` and ``baseline``/``threshold`` in the decision are percentages.
+    """
+    shares = [n / t for n, t in history if t > 0]
+    jump = rule.share_jump or 0.0
+    if len(shares) < rule.min_history:
+        return Decision(False, negative, 0.0, math.inf, len(shares),
+                        f"预热期：仅有 {len(shares)} 个历史窗口（需要 {rule.min_history} 个）")
+    base = float(median(shares))
+    share = negative / total if total else 0.0
+    fired = rule.share_jump is not None and total >= rule.share_min_total and share >= base + jump
+    why = (f"负面占比 {share:.0%}（{negative}/{total}）{'≥' if fired else '<'} 阈值 {min(base + jump, 1):.0%}"
+           f"（基线占比中位数 {base:.0%} + {jump:.0%}；窗口内至少 {rule.share_min_total} 条）")
+    return Decision(fired, round(share * 100), round(base * 100, 1), round(min(base + jump, 1) * 100, 1),
+                    len(shares), why)

@@ -30,6 +30,8 @@ def alert_subject(record: AlertRecord) -> str:
     name = record.payload.get("scheme_name", record.scheme_id)
     level = record.payload.get("level")
     tag = f"·{level}" if level else ""
+    if record.kind == "share":
+        return f"【舆情预警·占比】{name}：负面占比升至 {record.count}%（基线 {record.baseline:.0f}%）"
     if record.kind == "sensitive":
         return f"【舆情预警·敏感】{name}：敏感负面信息（{'、'.join(record.payload.get('sensitive', []))}）"
     if record.kind == "reminder":

@@ -107,6 +107,11 @@ class AlertRule(_Strict):
     # Seasonal baseline: compare with the same hour on the previous `baseline_windows` days
     # (for windows under a day; the same weekday for longer windows) instead of the last windows.
     seasonal: bool = False
+    # Negative-share rule (off when null): the share of negative posts must rise this many
+    # points (0.25 = 25 points) above the median share of the baseline windows, with at
+    # least `share_min_total` posts in the window.
+    share_jump: float | None = Field(None, gt=0, le=1)
+    share_min_total: int = Field(20, ge=1)
     min_count: int = Field(5, ge=1)
     min_ratio: float = Field(2.0, ge=1)
     mad_k: float = Field(3.0, ge=0)

@@ -236,3 +236,21 @@ def test_instant_alert_for_a_sensitive_negative_post_with_reach(tmp_path: Path, 
     [msg] = smtp_sink.messages
     assert str(msg["Subject"]) == "【舆情预警·敏感】供水服务：敏感负面信息（中毒）"
     assert "一家人疑似中毒送医" in msg.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_negative_share_jump(tmp_path: Path, smtp_sink) -> None:
+    schemes = SCHEMES.replace("cooldown: 2d}", "cooldown: 2d, share_jump: 0.3, share_min_total: 10}")
+    settings = load_settings(write_config(tmp_path, sources="sources: []\n", schemes=schemes,
+                                          smtp_port=smtp_sink.port))
+    store = SQLiteStore(":memory:")
+    for n in range(5):
+        add_posts(store, day(n), negative=4, other=16)   # 20 % negative, every day
+    add_posts(store, day(5), negative=4, other=4)        # only 8 posts: too few to judge
+    add_posts(store, day(6), negative=12, other=8)       # 60 % negative (the volume rule is judged on its own)
+    checker = AlertChecker(settings, store, Notifier(settings))
+    share5 = [r for r in checker.check(day(5, 23)) if r.decision.why.startswith("负面占比")]
+    assert share5[0].outcome == "calm"
+    share6 = next(r for r in checker.check(day(6, 23)) if r.decision.why.startswith("负面占比"))
+    assert share6.outcome == "fired" and share6.alert.count == 60 and share6.alert.baseline == 20
+    subjects = [str(m["Subject"]) for m in smtp_sink.messages]
+    assert "【舆情预警·占比】供水服务：负面占比升至 60%（基线 20%）" in subjects
