@@ -88,7 +88,7 @@ class Notifier:
         now = now or datetime.now(UTC)
         todo = [a for a in store.alerts("failed") + [a for a in store.alerts("pending")
                                                      if a.created_at and now - a.created_at > STALE_PENDING]
-                if a.kind != "briefing"]  # a briefing is re-sent with `yuqing briefing --force`
+                if a.kind not in ("briefing", "source_health")]  # re-sent by their own jobs
         for record in todo:
             self.deliver(record, store)
         return len(todo)

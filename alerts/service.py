@@ -42,17 +42,21 @@ def crawl_job(config: str, timeout_s: float) -> int:
 
 
 def check_job(config: str) -> int:
-    """One alert check over every scheme; returns how many alerts fired."""
+    """One alert check over every scheme and every source's health; returns how many alerts fired."""
     from alerts.checker import AlertChecker
     from alerts.notify import Notifier
+    from alerts.source_health import check_sources
 
     settings = load_settings(config)
     store = store_for(settings)
     try:
-        results = AlertChecker(settings, store, Notifier(settings)).check(datetime.now(settings.tz))
+        now = datetime.now(settings.tz)
+        notifier = Notifier(settings)
+        results = AlertChecker(settings, store, notifier).check(now)
+        silent = check_sources(settings, store, notifier, now)
     finally:
         store.close()
-    return sum(r.outcome == "fired" for r in results)
+    return sum(r.outcome == "fired" for r in results) + len(silent)
 
 
 def briefing_job(config: str) -> str:

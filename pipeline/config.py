@@ -173,12 +173,13 @@ class Source(_Strict):
     overlap: Duration = timedelta(hours=1)  # …minus this much, to catch late-indexed posts
     platform: str | None = None
     download_delay: float | None = Field(None, ge=0)
+    silence: Duration | None = timedelta(hours=12)  # no new posts for this long → operator alert
     enabled: bool = True
 
-    @field_validator("overlap", mode="before")
+    @field_validator("overlap", "silence", mode="before")
     @classmethod
-    def _duration(cls, v: Any) -> timedelta:
-        return parse_duration(v)
+    def _duration(cls, v: Any) -> timedelta | None:
+        return None if v is None else parse_duration(v)
 
     @model_validator(mode="after")
     def _weibo_needs_keywords(self) -> Source:
@@ -230,6 +231,7 @@ class AppConfig(_Strict):
     model: ModelConfig = ModelConfig()
     smtp: SmtpConfig = SmtpConfig()
     recipients: list[str] = []
+    operators: list[str] = []  # who hears about broken or silent sources (default: `recipients`)
     webhooks: list[WebhookConfig] = []
     briefing: BriefingConfig = BriefingConfig()
     outbox: str = "outbox"

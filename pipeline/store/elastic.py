@@ -223,6 +223,12 @@ class ElasticStore:
             return None
         return datetime.fromtimestamp(lo / 1000, UTC), datetime.fromtimestamp(hi / 1000, UTC)
 
+    def last_crawled(self, source: str) -> datetime | None:
+        res = self._search(POSTS_ALIAS, size=0, query={"term": {"source": source}},
+                           aggs={"hi": {"max": {"field": "crawled_at"}}})
+        value = ((res.get("aggregations") or {}).get("hi") or {}).get("value")
+        return datetime.fromtimestamp(value / 1000, UTC) if value is not None else None
+
     def significant_terms(self, *, scheme: str, start: datetime, end: datetime,
                           size: int = 10) -> list[tuple[str, int]]:
         """Keywords over-represented among a window's negative posts, computed server-side."""

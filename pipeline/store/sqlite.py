@@ -247,6 +247,12 @@ class SQLiteStore:
             return None
         return datetime.fromtimestamp(lo, UTC), datetime.fromtimestamp(hi, UTC)
 
+    def last_crawled(self, source: str) -> datetime | None:
+        """When a post from ``source`` was last stored (first seen or updated)."""
+        with self._lock:
+            (value,) = self._db.execute("SELECT MAX(crawled_at) FROM posts WHERE source=?", (source,)).fetchone()
+        return parse_utc(value) if value else None
+
     def stats(self) -> dict[str, Any]:
         with self._lock:
             db = self._db
