@@ -6,13 +6,16 @@ restart in one process) with a timeout; the alert check runs in this process. Ev
 trigger carries an explicit time zone (field report B17); ``coalesce=True`` with an
 explicit ``misfire_grace_time`` means a restart after downtime runs one catch-up, not
 one per missed interval; ``max_instances=1`` keeps a slow job from overlapping itself.
-Alerts are exactly-once through the store, whatever runs them.
+Alerts are exactly-once through the store, whatever runs them; on top of that only the
+holder of a lease in the store runs jobs, so two `serve` processes do not crawl twice.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import subprocess
 import sys
 from datetime import datetime
@@ -29,10 +32,27 @@ from pipeline.config import Settings, load_settings
 from pipeline.store import store_for
 
 log = logging.getLogger(__name__)
+HOLDER = f"{socket.gethostname()}:{os.getpid()}"
+LEASE = "serve"
 
 
-def crawl_job(config: str, timeout_s: float) -> int:
-    """Crawl every enabled source in a child process; returns its exit status."""
+def is_leader(settings: Settings, holder: str) -> bool:
+    """Only one `serve` among several on one store runs jobs: the holder of the store's lease."""
+    store = store_for(settings)
+    try:
+        ttl = settings.app.schedule.check_every * 3
+        leader = store.try_lock(LEASE, holder, ttl, datetime.now(settings.tz))
+    finally:
+        store.close()
+    if not leader:
+        log.info("another yuqing serve holds the lease; skipping this run")
+    return leader
+
+
+def crawl_job(config: str, timeout_s: float, holder: str = HOLDER) -> int | None:
+    """Crawl every enabled source in a child process; returns its exit status (None: not the leader)."""
+    if not is_leader(load_settings(config), holder):
+        return None
     cmd = [sys.executable, "-m", "pipeline.cli", "--config", config, "crawl"]
     try:
         return subprocess.run(cmd, timeout=timeout_s, check=False).returncode
@@ -41,13 +61,15 @@ def crawl_job(config: str, timeout_s: float) -> int:
         return -1
 
 
-def check_job(config: str) -> int:
+def check_job(config: str, holder: str = HOLDER) -> int | None:
     """One alert check over every scheme and every source's health; returns how many alerts fired."""
     from alerts.checker import AlertChecker
     from alerts.notify import Notifier
     from alerts.source_health import check_sources
 
     settings = load_settings(config)
+    if not is_leader(settings, holder):
+        return None
     store = store_for(settings)
     try:
         now = datetime.now(settings.tz)
@@ -59,7 +81,7 @@ def check_job(config: str) -> int:
     return sum(r.outcome == "fired" for r in results) + len(silent)
 
 
-def briefing_job(config: str) -> str:
+def briefing_job(config: str, holder: str = HOLDER) -> str | None:
     """Yesterday's 舆情日报 (Beijing time), sent once."""
     from datetime import timedelta
 
@@ -67,6 +89,8 @@ def briefing_job(config: str) -> str:
     from alerts.notify import Notifier
 
     settings = load_settings(config)
+    if not is_leader(settings, holder):
+        return None
     store = store_for(settings)
     try:
         yesterday = datetime.now(settings.tz).date() - timedelta(days=1)

@@ -37,3 +37,11 @@ def test_crawl_job_is_a_child_process_with_a_timeout(tmp_path: Path) -> None:
     started = datetime.now()
     assert crawl_job(str(config), timeout_s=0.01) == -1  # stopped, not hung
     assert (datetime.now() - started).total_seconds() < 30
+
+
+def test_only_the_lease_holder_runs_jobs(tmp_path: Path) -> None:
+    config = write_config(tmp_path, sources="sources: []\n", schemes=SCHEMES)
+    assert check_job(str(config), holder="serve-a") == 0
+    assert check_job(str(config), holder="serve-b") is None  # the other instance skips
+    assert crawl_job(str(config), timeout_s=60, holder="serve-b") is None
+    assert check_job(str(config), holder="serve-a") == 0

@@ -120,3 +120,12 @@ def test_server_down_spooled_then_replayed(tmp_path: Path) -> None:
         assert spool.replay(store).updated == 2  # nothing doubled
         assert store.count_posts() == 2
     store.close()
+
+
+def test_leases_on_elasticsearch(es: ElasticStore) -> None:
+    now = datetime(2024, 5, 1, tzinfo=TZ)
+    ttl = timedelta(minutes=5)
+    assert es.try_lock("serve", "a", ttl, now)
+    assert not es.try_lock("serve", "b", ttl, now + timedelta(minutes=1))
+    assert es.try_lock("serve", "a", ttl, now + timedelta(minutes=2))
+    assert es.try_lock("serve", "b", ttl, now + timedelta(minutes=8))

@@ -89,3 +89,12 @@ def test_file_store_survives_reopen(tmp_path) -> None:
     assert again.count_posts() == 1
     assert again.stats()["by_sentiment"] == {"negative": 1}
     again.close()
+
+
+def test_leases(store: SQLiteStore) -> None:
+    now = datetime(2024, 5, 1, tzinfo=UTC)
+    ttl = timedelta(minutes=5)
+    assert store.try_lock("serve", "a", ttl, now)
+    assert not store.try_lock("serve", "b", ttl, now + timedelta(minutes=1))
+    assert store.try_lock("serve", "a", ttl, now + timedelta(minutes=2))  # renewal
+    assert store.try_lock("serve", "b", ttl, now + timedelta(minutes=8))  # a's lease expired

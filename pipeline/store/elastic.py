@@ -304,6 +304,30 @@ class ElasticStore:
         self.es.index(index=STATE, id=key, document={"key": key, "value": {"v": value},
                                                      "updated_at": _iso(datetime.now(UTC))}, refresh="wait_for")
 
+    def try_lock(self, name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
+        """A lease document updated with optimistic concurrency (seq_no / primary_term)."""
+        doc_id = f"lock:{name}"
+        value = {"key": doc_id, "value": {"v": {"holder": holder, "until": (now + ttl).isoformat()}},
+                 "updated_at": _iso(now)}
+        try:
+            current = self.es.get(index=STATE, id=doc_id)
+        except NotFoundError:
+            current = None
+        try:
+            if current is None:
+                self.es.create(index=STATE, id=doc_id, document=value, refresh="wait_for")
+                return True
+            lease = current["_source"]["value"]["v"]
+            if lease["holder"] != holder and datetime.fromisoformat(lease["until"]) > now:
+                return False
+            self.es.index(index=STATE, id=doc_id, document=value, if_seq_no=current["_seq_no"],
+                          if_primary_term=current["_primary_term"], refresh="wait_for")
+            return True
+        except ApiError as exc:
+            if exc.status_code == 409:  # someone else took or renewed it in between
+                return False
+            raise
+
     def record_health(self, source: str, kind: str, detail: str, at: datetime | None = None) -> None:
         self.es.index(index=HEALTH, document={"source": source, "kind": kind, "detail": detail[:2000],
                                               "at": _iso(at or datetime.now(UTC))}, refresh="wait_for")

@@ -309,6 +309,28 @@ class SQLiteStore:
             self._db.execute("INSERT INTO state VALUES (?,?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value, "
                              "updated_at=excluded.updated_at", (key, json.dumps(value, ensure_ascii=False), _utcnow()))
 
+    def try_lock(self, name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
+        """Take or renew a named lease; False while another holder's lease is still valid."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                row = self._db.execute("SELECT value FROM state WHERE key=?", (f"lock:{name}",)).fetchone()
+                if row:
+                    lease = json.loads(row[0])
+                    if lease["holder"] != holder and datetime.fromisoformat(lease["until"]) > now:
+                        self._db.execute("ROLLBACK")
+                        return False
+                value = json.dumps({"holder": holder, "until": (now + ttl).isoformat()})
+                self._db.execute("INSERT INTO state VALUES (?,?,?) ON CONFLICT(key) DO UPDATE SET "
+                                 "value=excluded.value, updated_at=excluded.updated_at",
+                                 (f"lock:{name}", value, _utcnow()))
+                self._db.execute("COMMIT")
+                return True
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise StoreUnavailable(f"sqlite:///{self.path}: lock {name}: {exc}") from exc
+
     def record_health(self, source: str, kind: str, detail: str, at: datetime | None = None) -> None:
         when = (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         with self._lock, self._db:
