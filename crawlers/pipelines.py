@@ -94,4 +94,6 @@ class ProcessorPipeline:
                 return
             self.stats.inc_value("yuqing/store/inserted", result.inserted)
             self.stats.inc_value("yuqing/store/updated", result.updated)
+            if result.failed:
+                self.stats.inc_value("yuqing/store/dead_lettered", result.failed)
             self.stats.inc_value("yuqing/processed", len(posts))

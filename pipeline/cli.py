@@ -35,7 +35,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         print(f"{spider}: {s.get('item_scraped_count', 0)} items, "
               f"{s.get('yuqing/store/inserted', 0)} new, {s.get('yuqing/store/updated', 0)} updated"
               + (f", source errors: {errors}" if errors else "")
-              + (f", {s['yuqing/store/spooled']} spooled (store unavailable)" if s.get("yuqing/store/spooled") else ""))
+              + (f", {s['yuqing/store/spooled']} spooled (store unavailable)" if s.get("yuqing/store/spooled") else "")
+              + (f", {s['yuqing/store/dead_lettered']} rejected by the store (see the dead-letter file)"
+                 if s.get("yuqing/store/dead_lettered") else ""))
         failed += s.get("yuqing/store/spooled", 0)
     return 1 if failed else 0
 
