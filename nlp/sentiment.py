@@ -53,6 +53,7 @@ class SentimentClassifier:
             torch.set_num_threads(threads)
         self.name = Path(model).name if Path(model).exists() else str(model)
         self.tokenizer = AutoTokenizer.from_pretrained(model, local_files_only=local_files_only)
+        self.tokenizer.model_max_length = 1 << 30  # long texts are chunked here, not truncated by the tokenizer
         self.model = AutoModelForSequenceClassification.from_pretrained(
             model, dtype=torch.float32, local_files_only=local_files_only)
         self.model.eval()
