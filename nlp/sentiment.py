@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers.utils import logging as hf_logging
 
 from nlp.clean import model_input
 
@@ -51,6 +52,7 @@ class SentimentClassifier:
                  uncertain_below: float = 0.5, local_files_only: bool = True) -> None:
         if threads:
             torch.set_num_threads(threads)
+        hf_logging.disable_progress_bar()  # no "Loading weights" bars in crawl logs
         self.name = Path(model).name if Path(model).exists() else str(model)
         self.tokenizer = AutoTokenizer.from_pretrained(model, local_files_only=local_files_only)
         self.tokenizer.model_max_length = 1 << 30  # long texts are chunked here, not truncated by the tokenizer
@@ -59,15 +61,19 @@ class SentimentClassifier:
         self.model.eval()
         meta = getattr(self.model.config, "yuqing", None) or {}
         self.temperature = float(meta.get("temperature", 1.0))
-        self.window = int(meta.get("max_length", 128))
+        # A text that fits `window` is read whole (measured better than the training length, see
+        # MODEL_CARD.md); a longer one is cut into chunks of the training length, so one negative
+        # paragraph is not diluted by the neutral text around it (field report B14).
+        self.window = int(meta.get("inference_window") or meta.get("max_length") or 128)
+        self.chunk = int(meta.get("max_length") or self.window)
         self.labels = [self.model.config.id2label[i].lower() for i in range(self.model.config.num_labels)]
         self.batch_size = batch_size
         self.uncertain_below = uncertain_below
 
     def _chunks(self, ids: list[int]) -> tuple[list[list[int]], bool]:
-        body = self.window - 2
-        if len(ids) <= body:
+        if len(ids) <= self.window - 2:
             return [ids], False
+        body = self.chunk - 2
         step = body - _CHUNK_OVERLAP
         chunks = [ids[i:i + body] for i in range(0, len(ids) - _CHUNK_OVERLAP, step)]
         if len(chunks) <= MAX_CHUNKS:

@@ -121,7 +121,8 @@ def train(args: argparse.Namespace) -> dict:
     calib = calib[: args.calibration_size]
     logits = _logits(model, tokenizer, [e.text for e in calib], args.max_len)
     temperature = fit_temperature(logits, torch.tensor([e.label for e in calib]))
-    meta = {"temperature": temperature, "max_length": args.max_len, "steps": steps, "seed": args.seed,
+    meta = {"temperature": temperature, "max_length": args.max_len, "inference_window": args.inference_window,
+            "steps": steps, "seed": args.seed,
             "train_examples": len(pool), "base": args.base.name, "lr": args.lr, "batch": args.batch,
             "freeze_embeddings": args.freeze_embeddings}
     save(model, tokenizer, args.out, meta)
@@ -147,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--epochs", type=float, default=1.0)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--max-len", type=int, default=64)
+    ap.add_argument("--inference-window", type=int, default=128, help="tokens per chunk when classifying")
     ap.add_argument("--lr", type=float, default=8e-5)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)

@@ -36,6 +36,7 @@ def run_crawl(settings: Settings, source_names: list[str] | None = None, **overr
     for source in chosen:
         by_spider[source.spider].append(source.name)
     scrapy_cfg = scrapy_settings(settings.path, **overrides)
+    logging.getLogger("scrapy").setLevel(scrapy_cfg.get("LOG_LEVEL"))
     process = CrawlerProcess(scrapy_cfg)
     logging.getLogger("scrapy").setLevel(scrapy_cfg.get("LOG_LEVEL"))  # after Scrapy's own dictConfig
     crawlers = {}

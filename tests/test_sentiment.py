@@ -117,5 +117,5 @@ def test_quality_gate_on_a_held_out_sample(clf: SentimentClassifier) -> None:
     three = metrics([int(r["label"]) for r in rows], predicted)
     polar = [(int(r["label"]), p) for r, p in zip(rows, predicted, strict=True) if r["label"] in ("0", "1")]
     binary = metrics([g for g, _ in polar], [p for _, p in polar])
-    assert binary["binary_accuracy"] >= 0.81  # measured 0.837
-    assert three["macro_f1"] >= 0.73  # measured 0.757
+    assert binary["binary_accuracy"] >= 0.83  # measured 0.863
+    assert three["macro_f1"] >= 0.75  # measured 0.781
