@@ -219,6 +219,7 @@ class AlertChecker:
             "series": series,
             "top_terms": spike_terms(window_posts, base_posts, max(1, len(history_starts))),
             "by_source": Counter(p.get("source") or "?" for p in window_posts).most_common(8),
+            "by_platform": Counter(p.get("platform") or "?" for p in window_posts).most_common(8),
             "top_posts": [_post_summary(p) for p in top],
         }
 
