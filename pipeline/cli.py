@@ -39,6 +39,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
               + (f", {s['yuqing/store/dead_lettered']} rejected by the store (see the dead-letter file)"
                  if s.get("yuqing/store/dead_lettered") else ""))
         failed += s.get("yuqing/store/spooled", 0)
+        if s.get("finish_reason") != "finished":
+            print(f"{spider}: crawl stopped early: {s.get('finish_reason')}")
+            failed += 1
     return 1 if failed else 0
 
 

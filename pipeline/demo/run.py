@@ -59,6 +59,9 @@ def run_demo(settings: Settings) -> int:
     print(f"  by sentiment:    {', '.join(f'{k} {v}' for k, v in summary['by_sentiment'].items())}")
     print(f"  by scheme:       {', '.join(f'{k} {v}' for k, v in summary['by_scheme'].items()) or 'none'}")
     print(f"  source errors:   {errors}")
+    reasons = {k: v.get("finish_reason") for k, v in stats.items()}
+    peak = max((v.get("memusage/max", 0) for v in stats.values()), default=0) / 2**20
+    print(f"  crawl finished:  {', '.join(f'{k}: {r}' for k, r in reasons.items())}; peak memory {peak:.0f} MiB")
     print(f"  alerts raised:   {len(fired)}")
     for a in fired:
         print(f"    - {a.payload.get('scheme_name')} ({a.scheme_id}) {a.window_start:%Y-%m-%d}: "
@@ -66,4 +69,4 @@ def run_demo(settings: Settings) -> int:
     print(f"  alert e-mails:   {Path(settings.app.outbox).resolve()}/*.eml")
     print(f"  time:            crawl+analyse {crawled_at - started:.0f}s, alerts {time.time() - crawled_at:.0f}s")
     print("  next:            .venv/bin/yuqing stats · .venv/bin/yuqing alerts check --replay")
-    return 0
+    return 0 if all(r == "finished" for r in reasons.values()) else 1
