@@ -40,6 +40,21 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
     return timedelta(**{_DURATION_UNITS[m.group(2)]: int(m.group(1))})
 
 
+def cookie_problem(value: str) -> str | None:
+    """Why a pasted cookie cannot be sent as a header (B25), or None when it can."""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError as exc:
+        return (f"contains {value[exc.start]!r} at position {exc.start}, "
+                "which HTTP headers cannot carry (a truncated paste?)")
+    if any(ch in value for ch in "\r\n"):
+        return "contains a line break"
+    pairs = [p.strip() for p in value.split(";") if p.strip()]
+    if not pairs or any("=" not in p for p in pairs):
+        return "is not a list of name=value pairs separated by ';'"
+    return None
+
+
 Duration = Annotated[timedelta, Field(json_schema_extra={"format": "duration"})]
 
 
@@ -174,7 +189,21 @@ class Source(_Strict):
     platform: str | None = None
     download_delay: float | None = Field(None, ge=0)
     silence: Duration | None = timedelta(hours=12)  # no new posts for this long → operator alert
+    cookie_env: str | None = None  # name of an environment variable holding the site's Cookie header
     enabled: bool = True
+
+    def cookie(self) -> str | None:
+        """The validated cookie, or None; a cookie that cannot go into an HTTP header is a ConfigError."""
+        if not self.cookie_env:
+            return None
+        value = os.environ.get(self.cookie_env, "").strip()
+        if not value:
+            raise ConfigError(f"source {self.name}: cookie_env {self.cookie_env} is not set or empty")
+        problem = cookie_problem(value)
+        if problem:
+            raise ConfigError(f"source {self.name}: the cookie in ${self.cookie_env} {problem} (field report B25); "
+                              "copy it again from the browser's request headers")
+        return value
 
     @field_validator("overlap", "silence", mode="before")
     @classmethod
@@ -370,6 +399,9 @@ def load_settings(path: str | Path | None = None) -> Settings:
     _unique(sources_path, "sources", [s.name for s in sources.sources])
     _unique(schemes_path, "schemes", [s.id for s in schemes.schemes])
     settings.sources = sources.sources
+    for source in settings.sources:  # a bad pasted cookie is caught at load, not mid-crawl (B25)
+        if source.enabled and source.cookie_env and os.environ.get(source.cookie_env):
+            source.cookie()
     settings.schemes = [s for s in schemes.schemes if s.enabled]
     return settings
 

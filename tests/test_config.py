@@ -91,3 +91,20 @@ def test_durations() -> None:
     assert parse_duration("15m").total_seconds() == 900
     assert parse_duration("1d").days == 1
     assert parse_duration(30).total_seconds() == 30
+
+
+@pytest.mark.parametrize(("cookie", "fragment"), [
+    ("SUB=_2A25abc…; SUBP=0033", "contains '…' at position 12"),
+    ("SUB=abc\nSUBP=1", "line break"),
+    ("just-a-token", "name=value pairs"),
+])
+def test_b25_pasted_cookie_is_validated_at_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               cookie: str, fragment: str) -> None:
+    monkeypatch.setenv("WEIBO_COOKIE", cookie)
+    sources = ("sources:\n  - {name: w, spider: weibo, urls: ['https://m.weibo.cn'], keywords: [x], "
+               "cookie_env: WEIBO_COOKIE}\n")
+    with pytest.raises(ConfigError, match=fragment) as err:
+        load_settings(_write(tmp_path, sources=sources))
+    assert "source w" in str(err.value) and "WEIBO_COOKIE" in str(err.value)
+    monkeypatch.setenv("WEIBO_COOKIE", "SUB=_2A25abc; SUBP=0033")
+    assert load_settings(_write(tmp_path, sources=sources)).sources[0].cookie() == "SUB=_2A25abc; SUBP=0033"

@@ -79,7 +79,9 @@ class WeiboSpider(SourceSpider):
     def _search(self, source: Source, base: str, keyword: str, page: int) -> scrapy.Request:
         container = quote(f"100103type=1&q={keyword}", safe="")
         url = f"{base}/api/container/getIndex?containerid={container}&page_type=searchall&page={page}"
+        cookie = source.cookie()
         return scrapy.Request(url, callback=self.parse_search, errback=self.on_error,
+                              headers={"Cookie": cookie} if cookie else None,
                               cb_kwargs={"source": source, "base": base, "keyword": keyword, "page": page})
 
     def parse_search(self, response: Response, source: Source, base: str, keyword: str,
