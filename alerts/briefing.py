@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 from typing import Any
 
 from alerts.email import _env
@@ -66,6 +66,7 @@ def compose_briefing(settings: Settings, data: dict[str, Any]) -> EmailMessage:
     recipients = list(dict.fromkeys([*settings.app.briefing.recipients, *settings.app.recipients]))
     if recipients:
         msg["To"] = ", ".join(recipients)
+    msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(idstring=f"briefing.{data['day']}", domain="yuqing.local")
     msg.set_content(_env.get_template("briefing.txt.j2").render(d=data), charset="utf-8")
     msg.add_alternative(_env.get_template("briefing.html.j2").render(d=data), subtype="html", charset="utf-8")

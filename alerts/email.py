@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -78,6 +78,7 @@ def compose(record: AlertRecord, settings: Settings, *, with_chart: bool = True)
     to = recipients_for(record, settings)
     if to:
         msg["To"] = ", ".join(to)
+    msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(idstring=hashlib.sha1(record.key.encode()).hexdigest()[:16], domain="yuqing.local")
     msg["X-Yuqing-Alert-Key"] = record.key
     msg.set_content(_env.get_template("spike.txt.j2").render(context), charset="utf-8")

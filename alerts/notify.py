@@ -96,7 +96,8 @@ class Notifier:
     def _write_outbox(self, record: AlertRecord, msg: EmailMessage) -> Path:
         self.outbox.mkdir(parents=True, exist_ok=True)
         local = record.window_start.astimezone(self.settings.tz)
-        name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{local:%Y%m%d-%H%M}-{record.scheme_id}-{record.kind}") + ".eml"
+        who = record.scheme_id if record.scheme_id != "*" else "all"
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{local:%Y%m%d-%H%M}-{who}-{record.kind}") + ".eml"
         path = self.outbox / name
         path.write_bytes(msg.as_bytes())
         return path

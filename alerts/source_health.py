@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 
 from alerts.notify import Notifier
 from pipeline.config import Settings
@@ -55,6 +55,7 @@ def compose_source_alert(settings: Settings, record: AlertRecord) -> EmailMessag
     to = settings.app.operators or settings.app.recipients
     if to:
         msg["To"] = ", ".join(to)
+    msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="yuqing.local")
     lines = [msg["Subject"], "", record.why, ""]
     for e in record.payload["errors"]:

@@ -39,6 +39,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
               + (f", {s['yuqing/store/dead_lettered']} rejected by the store (see the dead-letter file)"
                  if s.get("yuqing/store/dead_lettered") else ""))
         failed += s.get("yuqing/store/spooled", 0)
+        if errors and not s.get("item_scraped_count"):
+            failed += 1  # every source of this spider failed
         if s.get("finish_reason") != "finished":
             print(f"{spider}: crawl stopped early: {s.get('finish_reason')}")
             failed += 1
@@ -47,12 +49,12 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from crawlers.dates import now_shanghai
-    from pipeline.importer import import_jsonl
+    from pipeline.importer import import_jsonl, parse_mapping
     from pipeline.processor import Processor
     from pipeline.store import store_for
 
     settings = _settings(args)
-    mapping = dict(m.split("=", 1) for m in args.map)
+    mapping = parse_mapping(args.map)
     store = store_for(settings)
     try:
         report = import_jsonl(Path(args.file), Processor(settings), store, now_shanghai(), mapping)
@@ -62,8 +64,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"{args.file}:{number}: skipped: {why}", file=sys.stderr)
     if len(report.bad_lines) > 50:
         print(f"... and {len(report.bad_lines) - 50} more bad lines", file=sys.stderr)
-    print(f"{args.file}: {report.lines} lines, {len(report.bad_lines)} bad, {report.batch.kept} analysed, "
+    dropped = "".join(f", {n} dropped ({why})" for why, n in report.batch.dropped.items())
+    print(f"{args.file}: {report.lines} lines, {len(report.bad_lines)} bad, {report.batch.kept} analysed{dropped}, "
           f"{report.written.inserted} new, {report.written.updated} updated")
+    if report.batch.dropped.get("duplicate_id"):
+        print("  duplicate_id: lines with an id (or URL) already seen in this file; the later line was kept",
+              file=sys.stderr)
     return 0 if report.lines and not report.bad_lines else (0 if report.batch.kept else 1)
 
 
@@ -74,7 +80,7 @@ def cmd_alerts_check(args: argparse.Namespace) -> int:
     from pipeline.store import store_for
 
     settings = _settings(args)
-    store = store_for(settings)
+    store = store_for(settings, create=False)
     try:
         checker = AlertChecker(settings, store, Notifier(settings))
         if args.replay:
@@ -104,7 +110,7 @@ def cmd_alerts_backtest(args: argparse.Namespace) -> int:
     from pipeline.store import store_for
 
     settings = _settings(args)
-    store = store_for(settings)
+    store = store_for(settings, create=False)
     try:
         span = store.time_range()
         if span is None:
@@ -116,7 +122,9 @@ def cmd_alerts_backtest(args: argparse.Namespace) -> int:
         schemes = [settings.scheme(args.scheme)] if args.scheme else settings.schemes
         for scheme in schemes:
             report = backtest(settings, store, scheme, since, until)
-            print(f"== {scheme.name} ({scheme.id}): window {scheme.alert.window}, {len(report.results)} windows")
+            hours = scheme.alert.window.total_seconds() / 3600
+            window = f"{hours / 24:g} day(s)" if hours >= 24 else f"{hours:g} hour(s)"
+            print(f"== {scheme.name} ({scheme.id}): window {window}, {len(report.results)} windows")
             for start, r in report.results:
                 if r.outcome in ("fired", "reminded", "cooldown"):
                     level = r.alert.payload.get("level", "") if r.alert and r.outcome != "cooldown" else ""
@@ -125,7 +133,8 @@ def cmd_alerts_backtest(args: argparse.Namespace) -> int:
                           f"threshold={r.decision.threshold:.1f}")
             c = report.counts()
             print(f"  would fire {c['fired']}, remind {c['reminded']}; {c['cooldown']} window(s) above the "
-                  f"threshold suppressed by the {scheme.alert.cooldown} cooldown; {c['warmup']} in warm-up")
+                  f"threshold suppressed by the cooldown ({scheme.alert.cooldown.total_seconds() / 3600:g} h); "
+                  f"{c['warmup']} in warm-up")
     finally:
         store.close()
     return 0
@@ -162,7 +171,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from pipeline.store import store_for
 
     settings = _settings(args)
-    store = store_for(settings)
+    store = store_for(settings, create=False)
     try:
         stats = store.stats()
         span = store.time_range()
@@ -187,7 +196,11 @@ def cmd_sentiment(args: argparse.Namespace) -> int:
     return 0
 
 
+_LABEL_NAMES = {"0": 0, "1": 1, "2": 2, "negative": 0, "positive": 1, "neutral": 2, "负面": 0, "正面": 1, "中性": 2}
+
+
 def _sentiment_eval(clf, args: argparse.Namespace) -> int:
+    """Labels: 0/negative/负面, 1/positive/正面, 2/neutral/中性. Rows with empty text are skipped."""
     import csv
 
     from nlp.evaluate import metrics
@@ -195,21 +208,33 @@ def _sentiment_eval(clf, args: argparse.Namespace) -> int:
     if len(args.texts) != 2:
         raise YuqingError("usage: yuqing sentiment eval FILE.csv [--text-col text] [--label-col label]")
     path = Path(args.texts[1])
-    texts, gold = [], []
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        for col in (args.text_col, args.label_col):
-            if col not in (reader.fieldnames or []):
-                raise YuqingError(f"{path}: no column {col!r}; columns: {', '.join(reader.fieldnames or [])}")
-        for line, row in enumerate(reader, start=2):
-            try:
-                label = int(row[args.label_col])
-            except (TypeError, ValueError):
-                raise YuqingError(f"{path}:{line}: label {row[args.label_col]!r} is not 0, 1 or 2") from None
-            if label not in (0, 1, 2):
-                raise YuqingError(f"{path}:{line}: label {label} is not 0 (negative), 1 (positive) or 2 (neutral)")
-            texts.append(row[args.text_col] or "")
-            gold.append(label)
+    texts, gold, empty = [], [], 0
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            for col in (args.text_col, args.label_col):
+                if col not in (reader.fieldnames or []):
+                    raise YuqingError(f"{path}: no column {col!r}; columns: {', '.join(reader.fieldnames or [])}")
+            for line, row in enumerate(reader, start=2):
+                label = _LABEL_NAMES.get(str(row[args.label_col] or "").strip().lower())
+                if label is None:
+                    raise YuqingError(f"{path}:{line}: label {row[args.label_col]!r} is not 0/negative/负面, "
+                                      "1/positive/正面 or 2/neutral/中性")
+                if not (row[args.text_col] or "").strip():
+                    empty += 1
+                    continue
+                texts.append(row[args.text_col])
+                gold.append(label)
+    except FileNotFoundError:
+        raise YuqingError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise YuqingError(f"{path}: is a folder; give a .csv file") from None
+    except UnicodeDecodeError as exc:
+        raise YuqingError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start}); save the CSV as UTF-8") from None
+    if empty:
+        print(f"{path}: {empty} row(s) with empty text skipped", file=sys.stderr)
+    if not texts:
+        raise YuqingError(f"{path}: no labelled rows to evaluate")
     print(json.dumps(metrics(gold, clf.predict(texts)), ensure_ascii=False))
     return 0
 
@@ -258,7 +283,7 @@ def cmd_briefing(args: argparse.Namespace) -> int:
             timedelta(days=1)
     except ValueError:
         raise YuqingError(f"--date {args.date!r} is not a date; use YYYY-MM-DD") from None
-    store = store_for(settings)
+    store = store_for(settings, create=False)
     try:
         status = send_briefing(settings, store, Notifier(settings), day, force=args.force)
     finally:

@@ -205,6 +205,14 @@ class Source(_Strict):
                               "copy it again from the browser's request headers")
         return value
 
+    @field_validator("urls")
+    @classmethod
+    def _http_urls(cls, v: list[str]) -> list[str]:
+        for url in v:
+            if not re.match(r"^https?://[^\s/]+", url) or any(ch.isspace() for ch in url):
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return v
+
     @field_validator("overlap", "silence", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> timedelta | None:
@@ -273,6 +281,15 @@ class AppConfig(_Strict):
     crawl: CrawlConfig = CrawlConfig()
     schedule: ScheduleConfig = ScheduleConfig()
 
+    @field_validator("store")
+    @classmethod
+    def _store_url(cls, v: str) -> str:
+        if v.startswith("sqlite:") and v.removeprefix("sqlite:").strip("/") in ("", ":memory:"):
+            raise ValueError(f"{v!r} names no database file; use e.g. sqlite:///data/yuqing.db")
+        if not v.startswith(("sqlite:", "http://", "https://")):
+            raise ValueError(f"{v!r} is not a store URL; use sqlite:///data/yuqing.db or http://host:9200")
+        return v
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, v: str) -> str:
@@ -328,15 +345,33 @@ class Settings:
                           f"known: {', '.join(s.id for s in self.schemes) or '(none)'}")
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder; give the path of yuqing.yaml") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
     if data is None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crawlers.dates import parse_cn_time
+from pipeline.errors import YuqingError
 from pipeline.processor import BatchReport, Processor
 from pipeline.store import Store, WriteResult
 
@@ -32,11 +33,27 @@ class ImportReport:
 
 def read_jsonl(path: Path, mapping: dict[str, str], now: datetime, report: ImportReport,
                default_source: str) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8-sig", errors="strict") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
+    try:
+        fh = path.open("rb")
+    except FileNotFoundError:
+        raise YuqingError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise YuqingError(f"{path}: is a folder; give a .jsonl file") from None
+    except OSError as exc:
+        raise YuqingError(f"{path}: cannot read: {exc.strerror}") from None
+    with fh:
+        for number, raw_line in enumerate(fh, start=1):
+            if number == 1:
+                raw_line = raw_line.removeprefix(b"\xef\xbb\xbf")
+            if not raw_line.strip():
                 continue
             report.lines += 1
+            try:
+                line = raw_line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                report.bad_lines.append((number, f"not UTF-8 ({exc.reason} at byte {exc.start}); "
+                                                 "re-export the file as UTF-8"))
+                continue
             try:
                 rec = json.loads(line)
             except json.JSONDecodeError as exc:
@@ -63,6 +80,19 @@ def read_jsonl(path: Path, mapping: dict[str, str], now: datetime, report: Impor
                 "published_precision": parsed.precision if parsed else None,
                 "crawled_at": now.isoformat(),
             }
+
+
+def parse_mapping(items: list[str]) -> dict[str, str]:
+    """``["text=content", ...]`` → ``{"text": "content"}``; names the bad item otherwise."""
+    mapping = {}
+    for item in items:
+        ours, sep, theirs = item.partition("=")
+        if not sep or not ours or not theirs:
+            raise YuqingError(f"--map {item!r}: use OURS=THEIRS, e.g. --map text=content")
+        if ours not in FIELDS:
+            raise YuqingError(f"--map {item!r}: {ours!r} is not one of our fields: {', '.join(FIELDS)}")
+        mapping[ours] = theirs
+    return mapping
 
 
 def import_jsonl(path: Path, processor: Processor, store: Store, now: datetime,

@@ -78,7 +78,9 @@ class Processor:
             if post is None:
                 report.drop(reason)
                 continue
-            by_id[post["id"]] = post  # a post seen twice in one batch is kept once, latest wins
+            if post["id"] in by_id:  # the same post twice in one batch: kept once, the later copy wins
+                report.drop("duplicate_id")
+            by_id[post["id"]] = post
         posts = list(by_id.values())
         for _, step in self.steps:
             posts = step(posts)

@@ -57,7 +57,14 @@ def test_sentiment_eval_command(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("text,label\n好,5\n", encoding="utf-8")
     err = run_yuqing(ROOT / "config/yuqing.yaml", "sentiment", "eval", str(bad))
-    assert err.returncode == 2 and "bad.csv:2: label 5" in err.stderr
+    assert err.returncode == 2 and "bad.csv:2: label '5'" in err.stderr
+    named = tmp_path / "named.csv"
+    named.write_text("text,label\n太差了,negative\n,positive\n很好,正面\n", encoding="utf-8")
+    out = run_yuqing(ROOT / "config/yuqing.yaml", "sentiment", "eval", str(named))
+    assert json.loads(out.stdout.strip().splitlines()[-1])["n"] == 2 and "1 row(s) with empty text" in out.stderr
+    for path, fragment in ((tmp_path / "nope.csv", "file not found"), (tmp_path, "is a folder")):
+        err = run_yuqing(ROOT / "config/yuqing.yaml", "sentiment", "eval", str(path))
+        assert err.returncode == 2 and fragment in err.stderr and "Traceback" not in err.stderr
 
 
 def test_sentiment_command_prints_label_and_score() -> None:

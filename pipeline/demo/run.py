@@ -52,7 +52,10 @@ def run_demo(settings: Settings) -> int:
     print("yuqing demo summary")
     per_spider = ", ".join(f"{k}: {v.get('item_scraped_count', 0)}" for k, v in stats.items())
     print(f"  posts crawled:   {scraped} ({per_spider})")
-    print(f"  posts stored:    {summary['posts']} in {settings.app.store}")
+    inserted = sum(v.get("yuqing/store/inserted", 0) for v in stats.values())
+    updated = sum(v.get("yuqing/store/updated", 0) for v in stats.values())
+    print(f"  posts stored:    {summary['posts']} in {settings.app.store} (this run: {inserted} new, {updated} "
+          "updated; posts with the same URL or id as another are one post)")
     if span:
         lo, hi = (t.astimezone(settings.tz) for t in span)
         print(f"  published:       {lo:%Y-%m-%d} … {hi:%Y-%m-%d} (backtested day by day)")
@@ -62,7 +65,10 @@ def run_demo(settings: Settings) -> int:
     reasons = {k: v.get("finish_reason") for k, v in stats.items()}
     peak = max((v.get("memusage/max", 0) for v in stats.values()), default=0) / 2**20
     print(f"  crawl finished:  {', '.join(f'{k}: {r}' for k, r in reasons.items())}; peak memory {peak:.0f} MiB")
-    print(f"  alerts raised:   {len(fired)}")
+    stored_alerts = sum(summary["alerts"].values())
+    earlier = (f"; {stored_alerts - len(fired)} from earlier runs are in the store and not sent again"
+               if stored_alerts > len(fired) else "")
+    print(f"  alerts raised:   {len(fired)} now{earlier}")
     for a in fired:
         print(f"    - {a.payload.get('scheme_name')} ({a.scheme_id}) {a.window_start:%Y-%m-%d}: "
               f"{a.count} negative vs baseline {a.baseline:.1f} (threshold {a.threshold:.1f})")

@@ -89,12 +89,14 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(url: str, elastic: ElasticConfig | None = None, templates: Path | None = None) -> Store:
+def open_store(url: str, elastic: ElasticConfig | None = None, templates: Path | None = None,
+               create: bool = True) -> Store:
     """The store for a URL; ``elastic`` and ``templates`` (the config folder's
-    elasticsearch/) are used for http(s) URLs."""
+    elasticsearch/) are used for http(s) URLs. ``create=False`` refuses to start an empty
+    SQLite file, so a typo in the path is an error rather than an empty result."""
     if url.startswith("sqlite:"):
         from pipeline.store.sqlite import SQLiteStore
-        return SQLiteStore.from_url(url)
+        return SQLiteStore.from_url(url, create=create)
     if url.startswith(("http://", "https://")):
         from pipeline.store.elastic import ElasticStore
         return ElasticStore(url, elastic or ElasticConfig(), templates)
@@ -112,7 +114,7 @@ def iter_batches(items: Iterable[Post], size: int) -> Iterable[list[Post]]:
         yield batch
 
 
-def store_for(settings: Settings) -> Store:
+def store_for(settings: Settings, create: bool = True) -> Store:
     """The store a loaded configuration names (YUQING_STORE already applied)."""
     es = settings.app.elasticsearch
-    return open_store(settings.app.store, es, settings.resolve(es.templates))
+    return open_store(settings.app.store, es, settings.resolve(es.templates), create=create)

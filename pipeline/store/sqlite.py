@@ -115,10 +115,16 @@ def _ts(value: datetime | None) -> int | None:
 class SQLiteStore:
     """Thread-safe (one lock) so Scrapy's worker threads and the main thread can share it."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, create: bool = True) -> None:
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            if not create and not Path(self.path).is_file():
+                raise StoreUnavailable(f"sqlite:///{self.path}: no such database (crawl, import or run the demo "
+                                       "first, or check `store:` in yuqing.yaml / YUQING_STORE)")
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailable(f"sqlite:///{self.path}: cannot create its folder: {exc.strerror}") from None
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
             self._db.row_factory = sqlite3.Row
@@ -131,11 +137,11 @@ class SQLiteStore:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_url(cls, url: str) -> SQLiteStore:
+    def from_url(cls, url: str, create: bool = True) -> SQLiteStore:
         path = url.removeprefix("sqlite://")
         if path.startswith("/"):
             path = path[1:]  # sqlite:///rel/path.db → rel/path.db ; sqlite:////abs → /abs
-        return cls(path or ":memory:")
+        return cls(path or ":memory:", create=create)
 
     def close(self) -> None:
         with self._lock:
