@@ -87,7 +87,7 @@ class CrawlConfig(_Strict):
     download_delay: float = Field(1.0, ge=0)
     concurrency_per_domain: int = Field(1, ge=1, le=32)
     batch_size: int = Field(64, ge=1)
-    memory_limit_mb: int = Field(2048, ge=0)
+    memory_limit_mb: int = Field(4096, ge=0)  # the model and jieba alone take ~1 GB
 
 
 class ElasticConfig(_Strict):

@@ -52,6 +52,7 @@ class SourceSpider(scrapy.Spider):
                      priority="spider")
         settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", crawl.concurrency_per_domain, priority="spider")
         settings.set("MEMUSAGE_LIMIT_MB", crawl.memory_limit_mb, priority="spider")
+        settings.set("MEMUSAGE_WARNING_MB", crawl.memory_limit_mb * 3 // 4, priority="spider")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
