@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.config import DEFAULT_CONFIG, Settings, load_settings
-from pipeline.errors import YuqingError
+from pipeline.errors import YuqingError, open_input
 
 log = logging.getLogger("yuqing")
 
@@ -210,7 +210,7 @@ def _sentiment_eval(clf, args: argparse.Namespace) -> int:
     path = Path(args.texts[1])
     texts, gold, empty = [], [], 0
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
+        with open_input(path, "a .csv file", encoding="utf-8-sig", newline="") as fh:
             reader = csv.DictReader(fh)
             for col in (args.text_col, args.label_col):
                 if col not in (reader.fieldnames or []):
@@ -225,10 +225,6 @@ def _sentiment_eval(clf, args: argparse.Namespace) -> int:
                     continue
                 texts.append(row[args.text_col])
                 gold.append(label)
-    except FileNotFoundError:
-        raise YuqingError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise YuqingError(f"{path}: is a folder; give a .csv file") from None
     except UnicodeDecodeError as exc:
         raise YuqingError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start}); save the CSV as UTF-8") from None
     if empty:
@@ -327,7 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     asub = p.add_subparsers(dest="alerts_command", required=True)
     c = asub.add_parser("check", parents=[common], help="check every scheme now and send alerts")
     c.add_argument("--now", help="check as of this time (ISO 8601; default: the clock)")
-    c.add_argument("--replay", action="store_true", help="backtest day by day over all stored history")
+    c.add_argument("--replay", action="store_true",
+                   help="run the checker at the end of every stored day, oldest first (sends what is new)")
     c.set_defaults(func=cmd_alerts_check)
 
     b = asub.add_parser("backtest", parents=[common], help="replay detection over stored history; sends nothing")

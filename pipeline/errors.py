@@ -9,6 +9,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import IO, Any
+
 
 class YuqingError(Exception):
     """Base of every error yuqing raises on purpose."""
@@ -38,3 +41,15 @@ class SourceError(YuqingError):
 
 class NotifyError(YuqingError):
     """An alert channel refused or could not be reached."""
+
+
+def open_input(path: Path, what: str, error: type[YuqingError] = YuqingError, **kwargs: Any) -> IO[Any]:
+    """Open a file a user named; a missing file, a folder or no permission becomes ``error``."""
+    try:
+        return path.open(**kwargs)
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a folder; give {what}") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror}") from None

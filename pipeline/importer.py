@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crawlers.dates import parse_cn_time
-from pipeline.errors import YuqingError
+from pipeline.errors import YuqingError, open_input
 from pipeline.processor import BatchReport, Processor
 from pipeline.store import Store, WriteResult
 
@@ -33,15 +33,7 @@ class ImportReport:
 
 def read_jsonl(path: Path, mapping: dict[str, str], now: datetime, report: ImportReport,
                default_source: str) -> Iterator[dict[str, Any]]:
-    try:
-        fh = path.open("rb")
-    except FileNotFoundError:
-        raise YuqingError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise YuqingError(f"{path}: is a folder; give a .jsonl file") from None
-    except OSError as exc:
-        raise YuqingError(f"{path}: cannot read: {exc.strerror}") from None
-    with fh:
+    with open_input(path, "a .jsonl file", mode="rb") as fh:
         for number, raw_line in enumerate(fh, start=1):
             if number == 1:
                 raw_line = raw_line.removeprefix(b"\xef\xbb\xbf")
