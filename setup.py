@@ -25,6 +25,7 @@ setup(
         "lxml>=5",
         "elasticsearch==8.19.3",
         "APScheduler>=3.10,<4",
+        "SQLAlchemy>=2,<3",
     ],
     extras_require={
         "dev": ["pytest>=8", "aiosmtpd>=1.4", "ruff>=0.8", "osmem-server==0.1.6"],

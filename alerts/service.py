@@ -49,11 +49,12 @@ def is_leader(settings: Settings, holder: str) -> bool:
     return leader
 
 
-def crawl_job(config: str, timeout_s: float, holder: str = HOLDER) -> int | None:
-    """Crawl every enabled source in a child process; returns its exit status (None: not the leader)."""
+def crawl_job(config: str, timeout_s: float, holder: str = HOLDER, sources: list[str] | None = None) -> int | None:
+    """Crawl the given sources (default: every enabled one) in a child process; returns its exit
+    status (None: not the leader)."""
     if not is_leader(load_settings(config), holder):
         return None
-    cmd = [sys.executable, "-m", "pipeline.cli", "--config", config, "crawl"]
+    cmd = [sys.executable, "-m", "pipeline.cli", "--config", config, "crawl", *(sources or [])]
     try:
         return subprocess.run(cmd, timeout=timeout_s, check=False).returncode
     except subprocess.TimeoutExpired:
@@ -99,15 +100,33 @@ def briefing_job(config: str, holder: str = HOLDER) -> str | None:
         store.close()
 
 
+def job_store_url(settings: Settings) -> str:
+    """APScheduler's jobs live in the SQLite store's file, or in data/scheduler.db beside an ES store."""
+    store = settings.app.store
+    if store.startswith("sqlite:"):
+        return "sqlite:" + store.removeprefix("sqlite:")
+    return "sqlite:///data/scheduler.db"
+
+
 def build_scheduler(settings: Settings, scheduler_cls: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
     cfg = settings.app.schedule
     tz = settings.tz
-    scheduler = scheduler_cls(timezone=tz, job_defaults={
+    url = job_store_url(settings)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    scheduler = scheduler_cls(timezone=tz, jobstores={"default": SQLAlchemyJobStore(url=url)}, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": int(cfg.misfire_grace.total_seconds())})
     config = str(Path(settings.path).resolve())
-    scheduler.add_job(crawl_job, IntervalTrigger(seconds=int(cfg.crawl_every.total_seconds()), timezone=tz),
-                      args=[config, cfg.crawl_timeout.total_seconds()], id="crawl", name="crawl all sources",
-                      replace_existing=True, next_run_time=datetime.now(tz))
+    for source in settings.sources:  # each source at its own interval
+        if not source.enabled:
+            continue
+        every = source.every or cfg.crawl_every
+        scheduler.add_job(crawl_job, IntervalTrigger(seconds=int(every.total_seconds()), timezone=tz),
+                          args=[config, cfg.crawl_timeout.total_seconds(), HOLDER, [source.name]],
+                          id=f"crawl:{source.name}", name=f"crawl {source.name}", replace_existing=True,
+                          next_run_time=datetime.now(tz))
     scheduler.add_job(check_job, IntervalTrigger(seconds=int(cfg.check_every.total_seconds()), timezone=tz),
                       args=[config], id="alerts-check", name="alert check", replace_existing=True)
 

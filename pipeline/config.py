@@ -190,6 +190,7 @@ class Source(_Strict):
     download_delay: float | None = Field(None, ge=0)
     silence: Duration | None = timedelta(hours=12)  # no new posts for this long → operator alert
     cookie_env: str | None = None  # name of an environment variable holding the site's Cookie header
+    every: Duration | None = None  # crawl interval under `yuqing serve` (default: schedule.crawl_every)
     enabled: bool = True
 
     def cookie(self) -> str | None:
@@ -213,7 +214,7 @@ class Source(_Strict):
                 raise ValueError(f"{url!r} is not an http(s) URL")
         return v
 
-    @field_validator("overlap", "silence", mode="before")
+    @field_validator("overlap", "silence", "every", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> timedelta | None:
         return None if v is None else parse_duration(v)

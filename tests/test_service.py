@@ -13,17 +13,27 @@ from tests.test_checker import SCHEMES
 
 
 def test_jobs_are_configured_deliberately(tmp_path: Path) -> None:
-    settings = load_settings(write_config(tmp_path, sources="sources: []\n", schemes=SCHEMES,
+    sources = ("sources:\n  - {name: a, spider: rss, urls: ['http://127.0.0.1:1/a']}\n"
+               "  - {name: b, spider: rss, urls: ['http://127.0.0.1:1/b'], every: 1h}\n"
+               "  - {name: c, spider: rss, urls: ['http://127.0.0.1:1/c'], enabled: false}\n")
+    settings = load_settings(write_config(tmp_path, sources=sources, schemes=SCHEMES,
                                           extra="schedule: {crawl_every: 15m, check_every: 5m}\n"))
     scheduler = build_scheduler(settings, BackgroundScheduler)
     scheduler.start(paused=True)
     jobs = {j.id: j for j in scheduler.get_jobs()}
     scheduler.shutdown(wait=False)
-    assert set(jobs) == {"crawl", "alerts-check", "briefing"}
+    assert set(jobs) == {"crawl:a", "crawl:b", "alerts-check", "briefing"}
+    assert jobs["crawl:b"].trigger.interval.total_seconds() == 3600
+    assert jobs["crawl:a"].args[-1] == ["a"]
+    # the jobs are persisted in the store's SQLite file (APScheduler's SQLAlchemy job store)
+    import sqlite3
+    with sqlite3.connect(tmp_path / "yuqing.db") as conn:
+        stored = {r[0] for r in conn.execute("SELECT id FROM apscheduler_jobs")}
+    assert stored == set(jobs)
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time == 300
         assert job.trigger.timezone == ZoneInfo("Asia/Shanghai")
-    assert jobs["crawl"].trigger.interval.total_seconds() == 900
+    assert jobs["crawl:a"].trigger.interval.total_seconds() == 900
     assert jobs["alerts-check"].trigger.interval.total_seconds() == 300
 
 
