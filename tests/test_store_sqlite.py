@@ -92,6 +92,10 @@ def test_file_store_survives_reopen(tmp_path) -> None:
 
 
 def test_leases(store: SQLiteStore) -> None:
+    check_leases(store)
+
+
+def check_leases(store) -> None:
     now = datetime(2024, 5, 1, tzinfo=UTC)
     ttl = timedelta(minutes=5)
     assert store.try_lock("serve", "a", ttl, now)
