@@ -249,11 +249,3 @@ def spike_terms(window_posts: list[dict[str, Any]], baseline_posts: list[dict[st
     scored.sort(key=lambda s: (-s[0], s[1]))
     return [(term, c) for score, term, c in scored[:k] if score > 0]
 
-
-def backtest_days(first: datetime, last: datetime, window: timedelta) -> list[datetime]:
-    """Check times for replaying stored history: the end of each window from first to last."""
-    out, t = [], first
-    while t <= last + window:
-        out.append(t)
-        t += window
-    return out

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -169,6 +168,3 @@ def long_text(data: dict[str, Any]) -> str | None:
     content = data.get("longTextContent")
     return content if isinstance(content, str) and content.strip() else None
 
-
-def iter_pages(first: int, last: int) -> Iterator[int]:
-    yield from range(first, last + 1)

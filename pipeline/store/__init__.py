@@ -7,7 +7,7 @@ loaded configuration.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -101,17 +101,6 @@ def open_store(url: str, elastic: ElasticConfig | None = None, templates: Path |
         from pipeline.store.elastic import ElasticStore
         return ElasticStore(url, elastic or ElasticConfig(), templates)
     raise ConfigError(f"store: {url!r} is not a store URL; use sqlite:///path.db or http://host:9200")
-
-
-def iter_batches(items: Iterable[Post], size: int) -> Iterable[list[Post]]:
-    batch: list[Post] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def store_for(settings: Settings, create: bool = True) -> Store:
