@@ -107,7 +107,7 @@ def test_server_down_spooled_then_replayed(tmp_path: Path) -> None:
     batch = [post("a", "2024-05-01T00:00:00Z"), post("b", "2024-05-02T00:00:00Z")]
     spool = Spool(tmp_path / "spool")
     with OsmemServer.start(addr=addr) as server:
-        store = make_store(server.url, tmp_path, max_retries=0, request_timeout=2)
+        store = make_store(server.url, tmp_path, max_retries=0, request_timeout=15)  # down = refused at once
     with pytest.raises(StoreUnavailable):  # the server is gone
         store.upsert_posts(batch)
     spool.put(batch)
