@@ -18,6 +18,8 @@ setup(
         "scrapy==2.19.0",
         "feedparser==6.0.14",
         "jieba==0.42.1",
+        "datasketch==2.0.0",  # MinHash for near-duplicate stories
+        "opencc-python-reimplemented==0.1.7",  # traditional → simplified table (stories compare both)
         "pydantic>=2.10,<3",
         "PyYAML>=6",
         "jinja2>=3.1",

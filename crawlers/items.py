@@ -28,3 +28,5 @@ class PostItem:
     crawled_at: datetime | None = None
     engagement: dict[str, int] = field(default_factory=dict)
     text_truncated: bool = False
+    repost_of: str | None = None  # platform id of the reposted original: the copy joins its story
+    tier: str | None = None  # this author's tier when the platform says (a verified government account)

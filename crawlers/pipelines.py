@@ -22,9 +22,11 @@ from scrapy.exceptions import NotConfigured
 from crawlers import signals as yuqing_signals
 from pipeline.config import Settings, load_settings
 from pipeline.errors import StoreUnavailable
+from pipeline.ingest import store_batch
 from pipeline.processor import BatchReport, Processor
 from pipeline.spool import Spool
 from pipeline.store import Store, store_for
+from pipeline.stories import StoryBook
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class ProcessorPipeline:
         self.settings = settings
         self.processor = processor
         self.store = store
+        self.book = StoryBook(settings, store)
         self.batch_size = settings.app.crawl.batch_size
         self._buffer: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -54,7 +57,7 @@ class ProcessorPipeline:
 
     def open_spider(self) -> None:
         if self.spool.pending():
-            result = self.spool.replay(self.store)
+            result = self.spool.replay(self.store, self.book)
             self.stats.inc_value("yuqing/spool/replayed", result.inserted + result.updated)
 
     def record_health(self, source: str, kind: str, detail: str) -> None:
@@ -88,7 +91,7 @@ class ProcessorPipeline:
             for reason, n in report.dropped.items():
                 self.stats.inc_value(f"yuqing/dropped/{reason}", n)
             try:
-                result = self.store.upsert_posts(posts)
+                result = store_batch(posts, self.store, self.book)
             except StoreUnavailable as exc:
                 path = self.spool.put(posts)
                 self.stats.inc_value("yuqing/store/spooled", len(posts))

@@ -14,7 +14,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -56,6 +56,13 @@ def cookie_problem(value: str) -> str | None:
 
 
 Duration = Annotated[timedelta, Field(json_schema_extra={"format": "duration"})]
+# How much a source's word counts when a story is verified (issue 7): an official account or
+# site confirms on its own, two independent mainstream media confirm together.
+Tier = Literal["official", "mainstream", "self_media", "anonymous"]
+TIERS: tuple[str, ...] = get_args(Tier)
+PLATFORM_TIERS: dict[str, Tier] = {"news": "mainstream", "rss": "mainstream", "weibo": "self_media",
+                                   "wechat": "self_media", "tieba": "anonymous", "forum": "anonymous"}
+DEBUNK_TERMS = ("辟谣", "不实", "谣言", "假消息", "经核实", "系谣传", "网传不实", "并非事实", "纯属捏造", "予以澄清")
 
 
 class _Strict(BaseModel):
@@ -187,6 +194,7 @@ class Source(_Strict):
     incremental: bool = True  # weibo: stop paging at posts older than the newest seen last time
     overlap: Duration = timedelta(hours=1)  # …minus this much, to catch late-indexed posts
     platform: str | None = None
+    tier: Tier | None = None  # official | mainstream | self_media | anonymous (default: by platform)
     download_delay: float | None = Field(None, ge=0)
     silence: Duration | None = timedelta(hours=12)  # no new posts for this long → operator alert
     cookie_env: str | None = None  # name of an environment variable holding the site's Cookie header
@@ -263,6 +271,40 @@ class ScheduleConfig(_Strict):
         return parse_duration(v)
 
 
+class StoriesConfig(_Strict):
+    """Near-duplicate clustering into stories, and the flags shown on them (never acted on)."""
+
+    similarity: float = Field(0.6, gt=0, le=1)  # Jaccard of character 3-grams between copies
+    window: Duration = timedelta(days=14)  # copies further apart than this start a new story
+    min_chars: int = Field(6, ge=1)  # shorter fingerprints ("转发微博") never join a story
+    # A social-only story with this many posts within `fast_within` is flagged `unverified`.
+    fast_posts: int = Field(10, ge=2)
+    fast_within: Duration = timedelta(hours=6)
+    debunk_terms: list[str] = list(DEBUNK_TERMS)
+    # A debunking post from an official or mainstream source disputes the stories whose keywords
+    # it shares at least this much (overlap of keyword sets; a copy of the rumour always links).
+    debunk_overlap: float = Field(0.3, gt=0, le=1)
+
+    @field_validator("window", "fast_within", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> timedelta:
+        return parse_duration(v)
+
+
+class CategoryRule(_Strict):
+    name: str = Field(min_length=1)
+    keywords: dict[str, float] = Field(min_length=1)  # keyword → weight (a title hit counts `title_weight` ×)
+
+
+class CategoriesFile(_Strict):
+    """The classification standard (config/categories.yaml): weighted keyword rules per category."""
+
+    default: str = "其他"
+    min_score: float = Field(1.0, gt=0)  # below this best score a post is `default`
+    title_weight: float = Field(2.0, ge=1)
+    categories: list[CategoryRule] = []
+
+
 class AppConfig(_Strict):
     store: str = "sqlite:///data/yuqing.db"
     timezone: str = "Asia/Shanghai"
@@ -278,6 +320,8 @@ class AppConfig(_Strict):
     elasticsearch: ElasticConfig = ElasticConfig()
     sources_file: str = "sources.yaml"
     schemes_file: str = "schemes.yaml"
+    categories_file: str | None = None  # the shipped yuqing.yaml names config/categories.yaml
+    stories: StoriesConfig = StoriesConfig()
     userdict: str | None = "userdict.txt"
     crawl: CrawlConfig = CrawlConfig()
     schedule: ScheduleConfig = ScheduleConfig()
@@ -312,11 +356,18 @@ class SchemesFile(_Strict):
 class Settings:
     """Everything loaded and validated: the app config, its sources and schemes."""
 
-    def __init__(self, app: AppConfig, sources: list[Source], schemes: list[Scheme], path: Path) -> None:
+    def __init__(self, app: AppConfig, sources: list[Source], schemes: list[Scheme], path: Path,
+                 categories: CategoriesFile | None = None) -> None:
         self.app = app
         self.sources = sources
         self.schemes = schemes
         self.path = path
+        self.categories = categories or CategoriesFile()
+
+    def tier(self, source: str | None, platform: str | None) -> Tier:
+        """A source's tier: set in sources.yaml, else the platform's usual one, else self_media."""
+        configured = next((s.tier for s in self.sources if s.name == source and s.tier), None)
+        return configured or PLATFORM_TIERS.get(platform or "", "self_media")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -434,6 +485,10 @@ def load_settings(path: str | Path | None = None) -> Settings:
         if source.enabled and source.cookie_env and os.environ.get(source.cookie_env):
             source.cookie()
     settings.schemes = [s for s in schemes.schemes if s.enabled]
+    if app.categories_file:
+        categories_path = settings.resolve(app.categories_file)
+        settings.categories = _validate(CategoriesFile, categories_path, _read_yaml(categories_path))
+        _unique(categories_path, "categories", [c.name for c in settings.categories.categories])
     return settings
 
 

@@ -17,8 +17,10 @@ from typing import Any
 
 from crawlers.dates import parse_cn_time
 from pipeline.errors import YuqingError, open_input
+from pipeline.ingest import store_batch
 from pipeline.processor import BatchReport, Processor
 from pipeline.store import Store, WriteResult
+from pipeline.stories import StoryBook
 
 FIELDS = ("text", "title", "url", "author", "published_at", "platform", "source", "id")
 
@@ -90,11 +92,12 @@ def parse_mapping(items: list[str]) -> dict[str, str]:
 def import_jsonl(path: Path, processor: Processor, store: Store, now: datetime,
                  mapping: dict[str, str] | None = None, batch_size: int = 256) -> ImportReport:
     report = ImportReport()
+    book = StoryBook(processor.settings, store)
     batch: list[dict[str, Any]] = []
 
     def flush() -> None:
         posts = processor.process(batch, report.batch)
-        result = store.upsert_posts(posts)
+        result = store_batch(posts, store, book)
         report.written.inserted += result.inserted
         report.written.updated += result.updated
         batch.clear()

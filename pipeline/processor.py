@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from nlp.categories import CategoryClassifier
 from nlp.clean import clean_text, normalise
 from nlp.segment import Segmenter
 from nlp.sentiment import SentimentClassifier, default_threads
-from pipeline.config import Settings
+from pipeline.config import TIERS, Settings
 from pipeline.errors import ConfigError
 from pipeline.ids import post_id
 from pipeline.schemes import SchemeMatcher
@@ -63,10 +64,12 @@ class Processor:
         self.segmenter = segmenter or Segmenter(settings.userdict_path)
         self.classifier = classifier or load_classifier(settings)
         self.matcher = SchemeMatcher(settings.schemes)
+        self.categories = CategoryClassifier(settings.categories)
         self.steps: list[tuple[str, Step]] = [
             ("segment", self.segment),
             ("sentiment", self.sentiment),
             ("schemes", self.match_schemes),
+            ("category", self.categorise),
         ]
 
     def process(self, raw: Iterable[Post], report: BatchReport | None = None) -> list[Post]:
@@ -109,10 +112,13 @@ class Processor:
         except ValueError:
             return None, "no_id"
         now = to_utc_iso(datetime.now(UTC))
+        source = item.get("source") or platform
+        tier = item.get("tier") if item.get("tier") in TIERS else None
         return {
             "id": pid,
             "platform": platform,
-            "source": item.get("source") or platform,
+            "source": source,
+            "source_tier": tier or self.settings.tier(source, platform),
             "platform_id": item.get("platform_id"),
             "url": item.get("url"),
             "title": title,
@@ -123,6 +129,7 @@ class Processor:
             "crawled_at": to_utc_iso(item.get("crawled_at")) or now,
             "engagement": {k: int(v) for k, v in (item.get("engagement") or {}).items() if v is not None},
             "text_truncated": truncated,
+            "repost_of": str(item["repost_of"]) if item.get("repost_of") else None,
             "dup_of": None,
             "cluster": None,
         }, ""
@@ -145,6 +152,11 @@ class Processor:
     def match_schemes(self, posts: list[Post]) -> list[Post]:
         for p in posts:
             p["schemes"] = self.matcher.match(p["title"], p["text"])
+        return posts
+
+    def categorise(self, posts: list[Post]) -> list[Post]:
+        for p in posts:
+            p["category"] = self.categories.classify(p["title"], p["text"]).name
         return posts
 
 

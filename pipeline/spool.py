@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.errors import StoreUnavailable
+from pipeline.ingest import store_batch
 from pipeline.store import Post, Store, WriteResult
+from pipeline.stories import StoryBook
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +40,14 @@ class Spool:
     def pending(self) -> list[Path]:
         return sorted(self.folder.glob("*.jsonl")) if self.folder.exists() else []
 
-    def replay(self, store: Store) -> WriteResult:
-        """Write every spooled batch; stops at the first failure and keeps what is left."""
+    def replay(self, store: Store, book: StoryBook | None = None) -> WriteResult:
+        """Write every spooled batch (into its stories when ``book`` is given); stops at the
+        first failure and keeps what is left."""
         total = WriteResult()
         for path in self.pending():
             posts = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
             try:
-                result = store.upsert_posts(posts)
+                result = store_batch(posts, store, book)
             except StoreUnavailable as exc:
                 log.warning("spool: store still unavailable, %d batch(es) kept in %s: %s",
                             len(self.pending()), self.folder, exc)

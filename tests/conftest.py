@@ -82,6 +82,7 @@ def write_config(tmp: Path, *, sources: str, schemes: str, smtp_port: int | None
         recipients: ["值班 <duty@example.invalid>"]
         outbox: {tmp / 'outbox'}
         userdict: {ROOT / 'config/userdict.txt'}
+        categories_file: {ROOT / 'config/categories.yaml'}
         crawl: {{download_delay: 0, batch_size: 8}}
         """) + extra, encoding="utf-8")
     (cfg / "sources.yaml").write_text(textwrap.dedent(sources), encoding="utf-8")

@@ -46,18 +46,46 @@ CREATE TABLE IF NOT EXISTS posts (
     schemes TEXT NOT NULL DEFAULT '[]',
     text_truncated INTEGER NOT NULL DEFAULT 0,
     dup_of TEXT,
-    cluster TEXT
+    cluster TEXT,
+    source_tier TEXT,
+    category TEXT,
+    verification TEXT,
+    rumour TEXT,
+    repost_of TEXT
 );
 CREATE INDEX IF NOT EXISTS posts_published ON posts (published_ts);
+CREATE INDEX IF NOT EXISTS posts_cluster ON posts (cluster);
 CREATE INDEX IF NOT EXISTS posts_label_published ON posts (sentiment_label, published_ts);
 CREATE TABLE IF NOT EXISTS post_schemes (
     scheme_id TEXT NOT NULL,
     post_id TEXT NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
     published_ts INTEGER,
     label TEXT,
+    cluster TEXT,
     PRIMARY KEY (scheme_id, post_id)
 );
 CREATE INDEX IF NOT EXISTS post_schemes_window ON post_schemes (scheme_id, published_ts, label);
+CREATE TABLE IF NOT EXISTS post_keys (
+    key TEXT NOT NULL,
+    post_id TEXT NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    ts INTEGER,
+    PRIMARY KEY (key, post_id)
+);
+CREATE INDEX IF NOT EXISTS post_keys_post ON post_keys (post_id);
+CREATE TABLE IF NOT EXISTS stories (
+    cluster TEXT PRIMARY KEY,
+    first_ts INTEGER,
+    last_ts INTEGER,
+    size INTEGER NOT NULL,
+    reach INTEGER NOT NULL,
+    negative INTEGER NOT NULL,
+    verification TEXT,
+    rumour TEXT,
+    category TEXT,
+    schemes TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stories_time ON stories (last_ts, first_ts);
 CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(tokens, content='posts', content_rowid='rowid');
 CREATE TRIGGER IF NOT EXISTS posts_ai AFTER INSERT ON posts BEGIN
     INSERT INTO posts_fts(rowid, tokens) VALUES (new.rowid, new.tokens);
@@ -99,7 +127,12 @@ CREATE TABLE IF NOT EXISTS source_health (
 _POST_COLUMNS = ("id", "platform", "source", "platform_id", "url", "title", "text", "author", "published_at",
                  "published_ts", "published_precision", "crawled_at", "first_seen_at", "engagement", "reach",
                  "tokens", "keywords", "sentiment_label", "sentiment_score", "sentiment", "schemes",
-                 "text_truncated", "dup_of", "cluster")
+                 "text_truncated", "dup_of", "cluster", "source_tier", "category", "verification", "rumour",
+                 "repost_of")
+# Columns added after the first release: an older database file gets them on open.
+_ADDED_COLUMNS = {"posts": ("source_tier", "category", "verification", "rumour", "repost_of"),
+                  "post_schemes": ("cluster",)}
+_UPDATABLE = ("verification", "rumour", "category")
 # On conflict everything is refreshed except the id and when we first saw the post.
 _UPDATE = ", ".join(f"{c}=excluded.{c}" for c in _POST_COLUMNS if c not in ("id", "first_seen_at"))
 
@@ -131,10 +164,21 @@ class SQLiteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
             self._db.executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"sqlite:///{self.path}: {exc}") from exc
         self._lock = threading.Lock()
+
+    def _migrate(self) -> None:
+        """Add the columns a database written by an older release lacks (before the indexes need them)."""
+        for table, columns in _ADDED_COLUMNS.items():
+            have = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
+            if not have:
+                continue  # a new file: SCHEMA creates the table whole
+            for column in columns:
+                if column not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
 
     @classmethod
     def from_url(cls, url: str, create: bool = True) -> SQLiteStore:
@@ -153,7 +197,7 @@ class SQLiteStore:
         if not posts:
             return result
         now = _utcnow()
-        rows, links = [], []
+        rows, links, keys = [], [], []
         for p in posts:
             published = parse_utc(p["published_at"]) if p.get("published_at") else None
             sentiment = p.get("sentiment") or {}
@@ -166,9 +210,12 @@ class SQLiteStore:
                 json.dumps(p.get("keywords") or [], ensure_ascii=False), sentiment.get("label"),
                 sentiment.get("score"), json.dumps(sentiment, ensure_ascii=False),
                 json.dumps(p.get("schemes") or [], ensure_ascii=False), int(bool(p.get("text_truncated"))),
-                p.get("dup_of"), p.get("cluster"),
+                p.get("dup_of"), p.get("cluster"), p.get("source_tier"), p.get("category"), p.get("verification"),
+                p.get("rumour"), p.get("repost_of"),
             ))
-            links.extend((s, p["id"], _ts(published), sentiment.get("label")) for s in p.get("schemes") or [])
+            links.extend((s, p["id"], _ts(published), sentiment.get("label"), p.get("cluster"))
+                         for s in p.get("schemes") or [])
+            keys.extend((k, p["id"], _ts(published)) for k in p.get("lsh") or [])
         ids = [p["id"] for p in posts]
         placeholders = ",".join("?" * len(_POST_COLUMNS))
         with self._lock:
@@ -179,7 +226,11 @@ class SQLiteStore:
                         f"INSERT INTO posts ({','.join(_POST_COLUMNS)}) VALUES ({placeholders}) "
                         f"ON CONFLICT(id) DO UPDATE SET {_UPDATE}", rows)
                     self._db.executemany("DELETE FROM post_schemes WHERE post_id=?", [(i,) for i in ids])
-                    self._db.executemany("INSERT INTO post_schemes VALUES (?,?,?,?)", links)
+                    self._db.executemany("INSERT INTO post_schemes (scheme_id, post_id, published_ts, label, cluster) "
+                                         "VALUES (?,?,?,?,?)", links)
+                    if keys or any("lsh" in p for p in posts):
+                        self._db.executemany("DELETE FROM post_keys WHERE post_id=?", [(i,) for i in ids])
+                        self._db.executemany("INSERT OR IGNORE INTO post_keys VALUES (?,?,?)", keys)
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"sqlite:///{self.path}: write of {len(rows)} posts failed: {exc}") from exc
         result.updated = len(existing & set(ids))
@@ -226,25 +277,121 @@ class SQLiteStore:
             return [_row_to_post(r) for r in self._db.execute(sql, args)]
 
     def window_counts(self, *, start: datetime, end: datetime, window: timedelta, tz: ZoneInfo,
-                      scheme: str | None = None, label: str | None = None) -> dict[datetime, int]:
+                      scheme: str | None = None, label: str | None = None,
+                      stories: bool = False) -> dict[datetime, int]:
+        """Posts per window, or with ``stories`` distinct stories (copies of one story count once)."""
         if scheme:
-            sql = "SELECT published_ts FROM post_schemes WHERE scheme_id=? AND published_ts>=? AND published_ts<?"
+            sql = ("SELECT published_ts, COALESCE(cluster, post_id) FROM post_schemes "
+                   "WHERE scheme_id=? AND published_ts>=? AND published_ts<?")
             args = [scheme, _ts(start), _ts(end)]
             if label:
                 sql += " AND label=?"
                 args.append(label)
         else:
-            sql = "SELECT published_ts FROM posts WHERE published_ts>=? AND published_ts<?"
+            sql = "SELECT published_ts, COALESCE(cluster, id) FROM posts WHERE published_ts>=? AND published_ts<?"
             args = [_ts(start), _ts(end)]
             if label:
                 sql += " AND sentiment_label=?"
                 args.append(label)
+        seen: dict[datetime, set[str]] = {}
         counts: dict[datetime, int] = {}
         with self._lock:
-            for (ts,) in self._db.execute(sql, args):
+            for ts, cluster in self._db.execute(sql, args):
                 key = window_start(datetime.fromtimestamp(ts, UTC), window, tz)
-                counts[key] = counts.get(key, 0) + 1
-        return counts
+                if stories:
+                    seen.setdefault(key, set()).add(cluster)
+                else:
+                    counts[key] = counts.get(key, 0) + 1
+        return {k: len(v) for k, v in seen.items()} if stories else counts
+
+    # -- stories -------------------------------------------------------------
+    def cluster_assignments(self, ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        out: dict[str, tuple[str, str | None]] = {}
+        with self._lock:
+            for i in range(0, len(ids), 500):
+                chunk = list(ids[i:i + 500])
+                for row in self._db.execute(f"SELECT id, cluster, dup_of FROM posts WHERE cluster IS NOT NULL "
+                                            f"AND id IN ({','.join('?' * len(chunk))})", chunk):
+                    out[row[0]] = (row[1], row[2])
+        return out
+
+    def near_dup_candidates(self, queries: Sequence[tuple[Sequence[str], datetime, datetime]],
+                            per_query: int = 200) -> list[list[Post]]:
+        """For each (LSH keys, start, end): stored posts sharing a key, published in the span (or undated)."""
+        out = []
+        with self._lock:
+            for keys, start, end in queries:
+                if not keys:
+                    out.append([])
+                    continue
+                sql = (f"SELECT DISTINCT p.id, p.title, p.text, p.cluster, p.published_at FROM post_keys k "
+                       f"JOIN posts p ON p.id = k.post_id WHERE k.key IN ({','.join('?' * len(keys))}) "
+                       f"AND (k.ts IS NULL OR k.ts BETWEEN ? AND ?) LIMIT {int(per_query)}")
+                out.append([dict(r) for r in self._db.execute(sql, [*keys, _ts(start), _ts(end)])])
+        return out
+
+    def cluster_posts(self, clusters: Sequence[str]) -> list[Post]:
+        out: list[Post] = []
+        with self._lock:
+            for i in range(0, len(clusters), 500):
+                chunk = list(clusters[i:i + 500])
+                out.extend(_row_to_post(r) for r in self._db.execute(
+                    f"SELECT * FROM posts WHERE cluster IN ({','.join('?' * len(chunk))})", chunk))
+        return out
+
+    def update_posts(self, fields_by_id: dict[str, dict[str, Any]]) -> None:
+        """Set story-derived fields (verification, rumour, category) on stored posts."""
+        rows: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for pid, fields in fields_by_id.items():
+            cols = tuple(sorted(fields))
+            bad = set(cols) - set(_UPDATABLE)
+            if bad:
+                raise ValueError(f"not updatable: {sorted(bad)}")
+            rows.setdefault(cols, []).append((*(fields[c] for c in cols), pid))
+        with self._lock, self._db:
+            for cols, values in rows.items():
+                self._db.executemany(f"UPDATE posts SET {', '.join(f'{c}=?' for c in cols)} WHERE id=?", values)
+
+    def upsert_stories(self, stories: Sequence[dict[str, Any]]) -> None:
+        rows = []
+        for s in stories:
+            first = parse_utc(s["first_published_at"]) if s.get("first_published_at") else None
+            last = parse_utc(s["last_published_at"]) if s.get("last_published_at") else first
+            rows.append((s["cluster"], _ts(first), _ts(last), s["size"], s["reach"], s["negative"],
+                         s["verification"], s["rumour"], s["category"], json.dumps(s["schemes"], ensure_ascii=False),
+                         json.dumps(s, ensure_ascii=False)))
+        with self._lock, self._db:
+            self._db.executemany("INSERT OR REPLACE INTO stories VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+
+    def find_stories(self, *, scheme: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                     clusters: Sequence[str] | None = None, rumour: str | None = None, min_size: int = 1,
+                     limit: int | None = None, order: str = "reach") -> list[dict[str, Any]]:
+        """Stories active in [start, end) (their first post before ``end``, their last after ``start``)."""
+        where, args = ["size >= ?"], [min_size]
+        if scheme:
+            where.append("EXISTS (SELECT 1 FROM json_each(stories.schemes) WHERE value = ?)")
+            args.append(scheme)
+        if start:
+            where.append("COALESCE(last_ts, first_ts) >= ?")
+            args.append(_ts(start))
+        if end:
+            where.append("first_ts < ?")
+            args.append(_ts(end))
+        if clusters is not None:
+            if not clusters:
+                return []
+            where.append(f"cluster IN ({','.join('?' * len(clusters))})")
+            args.extend(clusters)
+        if rumour:
+            where.append("rumour = ?")
+            args.append(rumour)
+        order_sql = {"reach": "size DESC, reach DESC", "negative": "negative DESC, size DESC",
+                     "recent": "first_ts DESC"}[order]
+        sql = f"SELECT doc FROM stories WHERE {' AND '.join(where)} ORDER BY {order_sql}"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            return [json.loads(r[0]) for r in self._db.execute(sql, args)]
 
     def time_range(self) -> tuple[datetime, datetime] | None:
         with self._lock:

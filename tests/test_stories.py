@@ -1,0 +1,180 @@
+"""Stories: near-duplicate clusters in the store, verification levels, rumour flags (issue 7, B15)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from nlp.near_dup import MinHashLSH, fingerprint, is_near_duplicate
+from nlp.segment import Segmenter
+from pipeline.config import Settings, load_settings
+from pipeline.ids import post_id
+from pipeline.ingest import store_batch
+from pipeline.store.sqlite import SQLiteStore
+from pipeline.stories import (
+    CONFIRMED,
+    DISPUTED,
+    SINGLE_SOURCE,
+    SOCIAL_ONLY,
+    UNVERIFIED,
+    StoryBook,
+    verification_of,
+)
+from tests.conftest import ROOT, write_config
+
+SOURCES = """\
+sources:
+  - {name: gov-site, spider: rss, urls: ["http://127.0.0.1:1/a.xml"], platform: news, tier: official}
+  - {name: paper-a, spider: rss, urls: ["http://127.0.0.1:1/b.xml"], platform: news}
+  - {name: paper-b, spider: rss, urls: ["http://127.0.0.1:1/c.xml"], platform: news}
+"""
+SCHEMES = "schemes:\n  - {id: water, name: 供水, any: [排污, 停水, 自来水, 水厂]}\n"
+T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return load_settings(write_config(tmp_path_factory.mktemp("stories"), sources=SOURCES, schemes=SCHEMES))
+
+
+@pytest.fixture(scope="module")
+def segmenter() -> Segmenter:
+    return Segmenter(ROOT / "config/userdict.txt")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SQLiteStore:
+    return SQLiteStore(tmp_path / "s.db")
+
+
+def post(settings: Settings, seg: Segmenter, pid: str, text: str, *, minutes: int = 0, source: str = "weibo-s",
+         platform: str = "weibo", title: str | None = None, label: str = "negative", **extra) -> dict:
+    tokens = seg.tokens(" ".join(filter(None, (title, text))))
+    return {"id": pid, "platform": platform, "source": source, "title": title, "text": text,
+            "published_at": (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "crawled_at": "2024-05-02T00:00:00Z", "engagement": {"reposts": 1}, "tokens": " ".join(tokens),
+            "keywords": seg.keywords(tokens), "sentiment": {"label": label, "score": 0.9},
+            "schemes": ["water"], "source_tier": settings.tier(source, platform), **extra}
+
+
+def test_b15_three_copies_one_story() -> None:
+    lsh = MinHashLSH()
+    a, b, c, d = (lsh.signature(None, t) for t in (
+        "某厂排污被曝光", "太过分了//@用户A:某厂排污被曝光", "某厂排污被曝光 http://t.cn/XXXX", "某厂回应排污传闻"))
+    assert is_near_duplicate(a, b) and is_near_duplicate(a, c) and is_near_duplicate(b, c)
+    assert not is_near_duplicate(a, d)
+    assert fingerprint(None, "自來水廠排污！！[怒]@某人 https://t.cn/abc") == fingerprint(None, "自来水厂排污")
+
+
+ARTICLE = ("5月1日上午，市水务集团北区水厂附近一处DN800供水主管发生爆管，造成周边三个街道约两万户居民停水。"
+           "事发后抢修人员赶到现场关闭阀门，并调派送水车在小区门口定点供水。据现场居民反映，停水前没有收到任何通知，"
+           "不少老人只能提着水桶排队接水。集团客服热线一度占线，有居民表示打了十几次电话都没有人接听。"
+           "截至当天傍晚，管道仍在抢修中，预计次日凌晨恢复供水。")
+
+
+def test_realistic_batch_clusters_copies_not_topics(settings: Settings, segmenter: Segmenter,
+                                                   store: SQLiteStore) -> None:
+    p = lambda *a, **k: post(settings, segmenter, *a, **k)  # noqa: E731
+    batch = [
+        p("w1", "北区水厂附近爆管，我们小区停水一整天了，物业说不知道什么时候来水"),
+        p("w2", "真的服了//@小区业主:北区水厂附近爆管，我们小区停水一整天了，物业说不知道什么时候来水", minutes=5),
+        p("w3", "转发//@路人甲:同样情况//@小区业主:北区水厂附近爆管，我们小区停水一整天了，物业说不知道什么时候来水",
+          minutes=9),
+        p("n1", ARTICLE, title="北区水厂附近供水主管爆管 两万户停水", source="paper-a", platform="news", minutes=30),
+        p("n2", "来源：某某晚报 责任编辑：王五 " + ARTICLE + " 【版权声明】转载请注明出处。",
+          title="北区水厂附近供水主管爆管 两万户停水", source="paper-b", platform="news", minutes=50),
+        # same topic, different posts: must stay apart
+        p("o1", "停水第二天，送水车只来了一次，老人根本抢不到水，客服电话永远打不通", minutes=60),
+        p("o2", "自来水发黄有异味，烧开了也有一股铁锈味，这水还能喝吗", minutes=70),
+        p("o3", "北区停水的原因是爆管，听说要到明天凌晨才能恢复，大家提前储水", minutes=80),
+    ]
+    store_batch(batch, store, StoryBook(settings, store))
+    clusters = {p["id"]: p["cluster"] for p in store.find_posts()}
+    assert clusters["w1"] == clusters["w2"] == clusters["w3"] == "w1"
+    assert clusters["n1"] == clusters["n2"] == "n1"
+    assert len({clusters[i] for i in ("w1", "n1", "o1", "o2", "o3")}) == 5
+    assert {p["id"]: p["dup_of"] for p in store.find_posts()}["w3"] == "w1"
+    story = store.find_stories(clusters=["n1"])[0]
+    assert story["size"] == 2 and story["sources"] == ["paper-a", "paper-b"]
+    assert story["verification"] == CONFIRMED  # two independent mainstream sources
+    assert story["title"] == "北区水厂附近供水主管爆管 两万户停水"
+    weibo = store.find_stories(clusters=["w1"])[0]
+    assert (weibo["size"], weibo["copies"], weibo["verification"]) == (3, 2, SOCIAL_ONLY)
+    assert weibo["first_post_id"] == "w1" and weibo["reach"] == 3
+    # alerts count stories: 8 negative posts are 5 stories that day
+    day = datetime(2024, 5, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+    counts = dict(tz=ZoneInfo("Asia/Shanghai"), start=day, end=day + timedelta(days=1), window=timedelta(days=1),
+                  scheme="water", label="negative")
+    assert store.window_counts(**counts) == {day: 8}
+    assert store.window_counts(**counts, stories=True) == {day: 5}
+
+
+def test_stories_persist_across_runs(settings: Settings, segmenter: Segmenter, tmp_path: Path) -> None:
+    first = SQLiteStore(tmp_path / "s.db")
+    store_batch([post(settings, segmenter, "a", "市政府回应自来水厂排污问题：已责令停产整改并立案调查")],
+                first, StoryBook(settings, first))
+    first.close()
+    again = SQLiteStore(tmp_path / "s.db")  # a new process: nothing kept in memory
+    book = StoryBook(settings, again)
+    words = "市政府回应自来水厂排污问题：已责令停产整改并立案调查"
+    copy = post(settings, segmenter, "b", f"{words} http://t.cn/A6x", minutes=600)
+    store_batch([copy], again, book)
+    recrawl = post(settings, segmenter, "a", "市政府回应自来水厂排污问题：已责令停产整改并立案调查", label="neutral")
+    store_batch([recrawl], again, book)  # a re-crawl keeps its story
+    by_id = {p["id"]: p for p in again.find_posts()}
+    assert by_id["b"]["cluster"] == by_id["a"]["cluster"] == "a"
+    assert again.find_stories(clusters=["a"])[0]["size"] == 2
+    later = post(settings, segmenter, "c", "市政府回应自来水厂排污问题：已责令停产整改并立案调查", minutes=60 * 24 * 30)
+    store_batch([later], again, book)  # a month later the same words start a new story
+    assert {p["id"]: p["cluster"] for p in again.find_posts()}["c"] == "c"
+
+
+def test_repost_of_joins_the_original(settings: Settings, segmenter: Segmenter, store: SQLiteStore) -> None:
+    book = StoryBook(settings, store)
+    original = post(settings, segmenter, post_id("weibo", "1", None), "水厂周边居民反映夜间噪音扰民严重",
+                    platform_id="1")
+    store_batch([original], store, book)
+    repost = post(settings, segmenter, "weibo-2", "转发微博", repost_of="1", platform_id="2")
+    store_batch([repost], store, book)
+    assert store.cluster_assignments(["weibo-2"])["weibo-2"] == (original["id"], original["id"])
+
+
+@pytest.mark.parametrize("tiers, level", [
+    (["official"], CONFIRMED),
+    (["mainstream", "mainstream"], CONFIRMED),
+    (["mainstream", "self_media", "anonymous"], SINGLE_SOURCE),
+    (["self_media", "anonymous", "self_media"], SOCIAL_ONLY),
+])
+def test_verification_levels(tiers: list[str], level: str) -> None:
+    members = [{"source": f"s{i}", "source_tier": t} for i, t in enumerate(tiers)]
+    assert verification_of(members)[0] == level
+    same_paper_twice = [{"source": "paper", "source_tier": "mainstream"}] * 2
+    assert verification_of(same_paper_twice)[0] == SINGLE_SOURCE  # copies of one outlet are not independent
+
+
+def test_fast_social_story_unverified_then_debunk_disputes(settings: Settings, segmenter: Segmenter,
+                                                          store: SQLiteStore) -> None:
+    book = StoryBook(settings, store)
+    rumour = "网传北区水厂水源被污染，自来水不能喝了，大家赶紧去超市抢购桶装水"
+    copies = [post(settings, segmenter, f"r{i}", f"{rumour}{'！' * i}", minutes=i * 20, source=f"user{i}")
+              for i in range(10)]
+    store_batch(copies, store, book)
+    [story] = store.find_stories(clusters=["r0"])
+    assert story["rumour"] == UNVERIFIED and "6 小时内 10 条" in story["rumour_reason"]
+    assert {p["rumour"] for p in store.find_posts()} == {UNVERIFIED}
+    debunk = post(settings, segmenter, "g1",
+                  "经核实，北区水厂水源未受污染，自来水水质检测合格，网传消息不实，请勿抢购桶装水。",
+                  title="关于网传北区水厂水源污染的辟谣", source="gov-site", platform="news", minutes=300,
+                  label="neutral")
+    store_batch([debunk], store, book)
+    [story] = store.find_stories(clusters=["r0"])
+    assert story["rumour"] == DISPUTED and story["debunked_by"] == ["g1"]
+    assert story["rumour_reason"].startswith("gov-site（official）发布辟谣")
+    assert {p["rumour"] for p in store.find_posts() if p["cluster"] == "r0"} == {DISPUTED}
+    store_batch([post(settings, segmenter, "r10", rumour + "？", minutes=320, source="user10")], store, book)
+    assert store.find_stories(clusters=["r0"])[0]["rumour"] == DISPUTED  # a later copy keeps the flag
+    unrelated = store.find_stories(clusters=["g1"])[0]
+    assert unrelated["verification"] == CONFIRMED and unrelated["rumour"] == DISPUTED  # it is the debunk itself
