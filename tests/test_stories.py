@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,9 +11,11 @@ import pytest
 
 from nlp.near_dup import MinHashLSH, fingerprint, is_near_duplicate
 from nlp.segment import Segmenter
-from pipeline.config import Settings, load_settings
+from pipeline.config import ElasticConfig, Settings, load_settings
 from pipeline.ids import post_id
 from pipeline.ingest import store_batch
+from pipeline.store import Store
+from pipeline.store.elastic import ElasticStore
 from pipeline.store.sqlite import SQLiteStore
 from pipeline.stories import (
     CONFIRMED,
@@ -45,9 +48,17 @@ def segmenter() -> Segmenter:
     return Segmenter(ROOT / "config/userdict.txt")
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> SQLiteStore:
-    return SQLiteStore(tmp_path / "s.db")
+@pytest.fixture(params=["sqlite", "elastic"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """Both stores: the story index lives in the store, so each must keep it."""
+    if request.param == "sqlite":
+        store: Store = SQLiteStore(tmp_path / "s.db")
+    else:
+        store = ElasticStore(request.getfixturevalue("osmem_url"),
+                             ElasticConfig(compat="opensearch", dead_letter=str(tmp_path / "dead.jsonl")))
+        store.setup()
+    yield store
+    store.close()
 
 
 def post(settings: Settings, seg: Segmenter, pid: str, text: str, *, minutes: int = 0, source: str = "weibo-s",
@@ -76,7 +87,7 @@ ARTICLE = ("5月1日上午，市水务集团北区水厂附近一处DN800供水�
 
 
 def test_realistic_batch_clusters_copies_not_topics(settings: Settings, segmenter: Segmenter,
-                                                   store: SQLiteStore) -> None:
+                                                   store: Store) -> None:
     p = lambda *a, **k: post(settings, segmenter, *a, **k)  # noqa: E731
     batch = [
         p("w1", "北区水厂附近爆管，我们小区停水一整天了，物业说不知道什么时候来水"),
@@ -132,7 +143,7 @@ def test_stories_persist_across_runs(settings: Settings, segmenter: Segmenter, t
     assert {p["id"]: p["cluster"] for p in again.find_posts()}["c"] == "c"
 
 
-def test_repost_of_joins_the_original(settings: Settings, segmenter: Segmenter, store: SQLiteStore) -> None:
+def test_repost_of_joins_the_original(settings: Settings, segmenter: Segmenter, store: Store) -> None:
     book = StoryBook(settings, store)
     original = post(settings, segmenter, post_id("weibo", "1", None), "水厂周边居民反映夜间噪音扰民严重",
                     platform_id="1")
@@ -156,7 +167,7 @@ def test_verification_levels(tiers: list[str], level: str) -> None:
 
 
 def test_fast_social_story_unverified_then_debunk_disputes(settings: Settings, segmenter: Segmenter,
-                                                          store: SQLiteStore) -> None:
+                                                          store: Store) -> None:
     book = StoryBook(settings, store)
     rumour = "网传北区水厂水源被污染，自来水不能喝了，大家赶紧去超市抢购桶装水"
     copies = [post(settings, segmenter, f"r{i}", f"{rumour}{'！' * i}", minutes=i * 20, source=f"user{i}")

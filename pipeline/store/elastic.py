@@ -38,6 +38,7 @@ POSTS_PREFIX = "yuqing-posts-"
 ALERTS = "yuqing-alerts"
 STATE = "yuqing-state"
 HEALTH = "yuqing-health"
+STORIES = "yuqing-stories"
 INDEX_TZ = ZoneInfo("Asia/Shanghai")  # index names follow Beijing months, whatever the host's zone
 TEMPLATES = Path(__file__).resolve().parents[2] / "config" / "elasticsearch"
 _DOWN = (ConnectionError, ConnectionTimeout)
@@ -109,7 +110,11 @@ class ElasticStore:
             raise StoreUnavailable(f"{self.url}: {exc}") from exc
         self.es.indices.put_index_template(name="yuqing-posts", **{k: v for k, v in template.items()})
         done.append("index template yuqing-posts")
-        for name, spec in ((ALERTS, "alerts-index.json"), (STATE, "aux-index.json"), (HEALTH, "aux-index.json")):
+        if self.es.indices.exists_alias(name=POSTS_ALIAS):  # monthly indices made by an older template
+            self.es.indices.put_mapping(index=POSTS_ALIAS, properties=template["template"]["mappings"]["properties"])
+            done.append("mapping of existing yuqing-posts-* indices updated")
+        for name, spec in ((ALERTS, "alerts-index.json"), (STATE, "aux-index.json"), (HEALTH, "aux-index.json"),
+                           (STORIES, "stories-index.json")):
             if not self.es.indices.exists(index=name):
                 body = json.loads((self.templates / spec).read_text(encoding="utf-8"))
                 self.es.indices.create(index=name, settings=body["settings"], mappings=body["mappings"])
@@ -206,13 +211,105 @@ class ElasticStore:
         return [h["_source"] for h in res["hits"]["hits"]]
 
     def window_counts(self, *, start: datetime, end: datetime, window: timedelta, tz: ZoneInfo,
-                      scheme: str | None = None, label: str | None = None) -> dict[datetime, int]:
-        """Server-side ``date_histogram`` with the analysts' time zone (field report B17)."""
-        res = self._search(POSTS_ALIAS, size=0, query=self._filters(scheme, label, start, end), aggs={
-            "w": {"date_histogram": {"field": "published_at", "time_zone": str(tz), "min_doc_count": 1,
-                                     **_interval(window)}}})
+                      scheme: str | None = None, label: str | None = None,
+                      stories: bool = False) -> dict[datetime, int]:
+        """Server-side ``date_histogram`` with the analysts' time zone (field report B17);
+        with ``stories`` a cardinality of ``cluster`` per window (exact below 3,000 stories)."""
+        histogram: dict[str, Any] = {"date_histogram": {"field": "published_at", "time_zone": str(tz),
+                                                        "min_doc_count": 1, **_interval(window)}}
+        if stories:
+            histogram["aggs"] = {"s": {"cardinality": {"field": "cluster", "precision_threshold": 3000}}}
+        res = self._search(POSTS_ALIAS, size=0, query=self._filters(scheme, label, start, end), aggs={"w": histogram})
         buckets = (res.get("aggregations") or {}).get("w", {}).get("buckets", [])
-        return {datetime.fromtimestamp(b["key"] / 1000, UTC).astimezone(tz): b["doc_count"] for b in buckets}
+        return {datetime.fromtimestamp(b["key"] / 1000, UTC).astimezone(tz): b["s"]["value"] if stories
+                else b["doc_count"] for b in buckets}
+
+    # -- stories -------------------------------------------------------------
+    def cluster_assignments(self, ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        if not ids:
+            return {}
+        res = self._search(POSTS_ALIAS, size=len(ids), query={"ids": {"values": list(ids)}},
+                           source=["cluster", "dup_of"])
+        return {h["_id"]: (h["_source"]["cluster"], h["_source"].get("dup_of")) for h in res["hits"]["hits"]
+                if h["_source"].get("cluster")}
+
+    def near_dup_candidates(self, queries: Sequence[tuple[Sequence[str], datetime, datetime]],
+                            per_query: int = 200) -> list[list[Post]]:
+        """One ``_msearch`` round trip: per (keys, start, end), posts sharing a key in the span."""
+        searches: list[dict[str, Any]] = []
+        for keys, start, end in queries:
+            searches.append({"index": POSTS_ALIAS, "ignore_unavailable": True, "allow_no_indices": True})
+            searches.append({"size": per_query if keys else 0, "_source": ["id", "title", "text", "cluster",
+                                                                             "published_at"],
+                             "query": {"bool": {"filter": [
+                                 {"terms": {"lsh": list(keys) or ["-"]}},
+                                 {"bool": {"should": [
+                                     {"range": {"published_at": {"gte": _iso(start), "lte": _iso(end)}}},
+                                     {"bool": {"must_not": {"exists": {"field": "published_at"}}}}]}}]}}})
+        if not searches:
+            return []
+        try:
+            responses = self.es.msearch(searches=searches)["responses"]
+        except _DOWN as exc:
+            raise StoreUnavailable(f"{self.url}: {exc}") from exc
+        return [[h["_source"] for h in r.get("hits", {}).get("hits", [])] for r in responses]
+
+    def cluster_posts(self, clusters: Sequence[str]) -> list[Post]:
+        out: list[Post] = []
+        for i in range(0, len(clusters), 500):
+            res = self._search(POSTS_ALIAS, size=10_000, query={"terms": {"cluster": list(clusters[i:i + 500])}})
+            out.extend(h["_source"] for h in res["hits"]["hits"])
+        return out
+
+    def update_posts(self, fields_by_id: dict[str, dict[str, Any]]) -> None:
+        """Partial updates (story-derived fields) with one bulk request per chunk."""
+        if not fields_by_id:
+            return
+        res = self._search(POSTS_ALIAS, size=len(fields_by_id), query={"ids": {"values": list(fields_by_id)}},
+                           source=False)
+        where = {h["_id"]: h["_index"] for h in res["hits"]["hits"]}
+        actions = [{"_op_type": "update", "_index": where[i], "_id": i, "doc": doc}
+                   for i, doc in fields_by_id.items() if i in where]
+        try:
+            for ok, item in streaming_bulk(self.es, actions, chunk_size=self.config.chunk_size, raise_on_error=False,
+                                           raise_on_exception=False, refresh="wait_for"):
+                if not ok:
+                    log.error("elasticsearch: story fields of %s not updated: %s", item.get("update", {}).get("_id"),
+                              _reason(item.get("update", {})))
+        except _DOWN as exc:
+            raise StoreUnavailable(f"{self.url}: {exc}") from exc
+
+    def upsert_stories(self, stories: Sequence[dict[str, Any]]) -> None:
+        actions = [{"_op_type": "index", "_index": STORIES, "_id": s["cluster"], "_source": s} for s in stories]
+        try:
+            for ok, item in streaming_bulk(self.es, actions, chunk_size=self.config.chunk_size, raise_on_error=False,
+                                           raise_on_exception=False, refresh="wait_for"):
+                if not ok:
+                    log.error("elasticsearch: story %s not stored: %s", item.get("index", {}).get("_id"),
+                              _reason(item.get("index", {})))
+        except _DOWN as exc:
+            raise StoreUnavailable(f"{self.url}: {exc}") from exc
+
+    def find_stories(self, *, scheme: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                     clusters: Sequence[str] | None = None, rumour: str | None = None, min_size: int = 1,
+                     limit: int | None = None, order: str = "reach") -> list[dict[str, Any]]:
+        if clusters is not None and not clusters:
+            return []
+        flt: list[dict[str, Any]] = [{"range": {"size": {"gte": min_size}}}]
+        if scheme:
+            flt.append({"term": {"schemes": scheme}})
+        if start:
+            flt.append({"range": {"last_published_at": {"gte": _iso(start)}}})
+        if end:
+            flt.append({"range": {"first_published_at": {"lt": _iso(end)}}})
+        if clusters is not None:
+            flt.append({"terms": {"cluster": list(clusters)}})
+        if rumour:
+            flt.append({"term": {"rumour": rumour}})
+        sort = {"reach": [{"size": "desc"}, {"reach": "desc"}], "negative": [{"negative": "desc"}, {"size": "desc"}],
+                "recent": [{"first_published_at": "desc"}]}[order]
+        res = self._search(STORIES, size=min(limit or 10_000, 10_000), sort=sort, query={"bool": {"filter": flt}})
+        return [h["_source"] for h in res["hits"]["hits"]]
 
     def time_range(self) -> tuple[datetime, datetime] | None:
         res = self._search(POSTS_ALIAS, size=0, aggs={"lo": {"min": {"field": "published_at"}},
