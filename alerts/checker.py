@@ -19,6 +19,7 @@ from alerts.notify import Notifier
 from pipeline.config import Scheme, Settings
 from pipeline.schemes import fold
 from pipeline.store import AlertRecord, Store
+from pipeline.stories import RUMOUR_ZH, VERIFICATION_ZH
 from pipeline.timeutil import window_start
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class AlertChecker:
         period = seasonal_period(rule.window) if rule.seasonal else None
         lookback = start - (period or rule.window) * rule.baseline_windows * (1 if period else 4)
         negative = self.store.window_counts(start=lookback, end=now, window=rule.window, tz=tz,
-                                            scheme=scheme.id, label="negative")
+                                            scheme=scheme.id, label="negative", stories=rule.count == "stories")
         # A window in which nothing at all was stored is a gap in collection, not calm.
         covered = self.store.window_counts(start=lookback, end=start, window=rule.window, tz=tz)
         last = self.store.last_alert(scheme.id, KIND_SPIKE)
@@ -208,26 +209,58 @@ class AlertChecker:
         base_posts: list[dict[str, Any]] = []
         for w in history_starts:
             base_posts.extend(self.store.find_posts(scheme=scheme.id, label="negative", start=w, end=w + rule.window))
-        top = sorted(window_posts, key=lambda p: (-sum((p.get("engagement") or {}).values()),
-                                                  -(p.get("sentiment") or {}).get("score", 0)))[:5]
         total_now = totals.get(start, 0)
         return {
             "scheme_name": scheme.name,
             "window": str(rule.window),
+            "unit": rule.count,
+            "negative_posts": len(window_posts),
             "total_in_window": total_now,
             "negative_share": round(len(window_posts) / total_now, 3) if total_now else None,
             "series": series,
             "top_terms": spike_terms(window_posts, base_posts, max(1, len(history_starts))),
             "by_source": Counter(p.get("source") or "?" for p in window_posts).most_common(8),
             "by_platform": Counter(p.get("platform") or "?" for p in window_posts).most_common(8),
-            "top_posts": [_post_summary(p) for p in top],
+            "by_category": Counter(p.get("category") or "其他" for p in window_posts).most_common(8),
+            "top_stories": self._top_stories(window_posts),
         }
+
+    def _top_stories(self, window_posts: list[dict[str, Any]], k: int = 5) -> list[dict[str, Any]]:
+        """The window's negative posts grouped into stories: most posts in the window first, then reach."""
+        members: dict[str, list[dict[str, Any]]] = {}
+        for p in window_posts:
+            members.setdefault(p.get("cluster") or p["id"], []).append(p)
+        stories = {s["cluster"]: s for s in self.store.find_stories(clusters=list(members))} if members else {}
+
+        def rank(cluster: str) -> tuple[int, int]:
+            return -len(members[cluster]), -int((stories.get(cluster) or {}).get("reach") or 0)
+
+        return [_story_summary(stories.get(c), members[c]) for c in sorted(members, key=rank)[:k]]
 
 
 def _post_summary(p: dict[str, Any]) -> dict[str, Any]:
     return {"title": p.get("title"), "text": (p.get("text") or "")[:160], "url": p.get("url"),
             "source": p.get("source"), "platform": p.get("platform"), "published_at": p.get("published_at"),
             "reach": sum((p.get("engagement") or {}).values()), "score": (p.get("sentiment") or {}).get("score")}
+
+
+def _story_summary(story: dict[str, Any] | None, in_window: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the e-mail says of one story; a post stored before stories existed stands alone."""
+    lead = min(in_window, key=lambda p: p.get("published_at") or "9999")
+    summary = {**_post_summary(lead), "posts_in_window": len(in_window), "copies": len(in_window) - 1,
+               "category": lead.get("category")}
+    if story:
+        summary.update({
+            "title": story.get("title") or summary["title"], "url": story.get("first_url") or summary["url"],
+            "source": story.get("first_source") or summary["source"],
+            "published_at": story.get("first_published_at") or summary["published_at"],
+            "copies": max(0, int(story.get("size") or 1) - 1), "n_sources": len(story.get("sources") or []),
+            "reach": story.get("reach") or summary["reach"], "category": story.get("category") or summary["category"],
+            "verification": VERIFICATION_ZH.get(story.get("verification") or ""),
+            "verification_reason": story.get("verification_reason"),
+            "rumour": RUMOUR_ZH.get(story.get("rumour") or ""), "rumour_reason": story.get("rumour_reason"),
+        })
+    return summary
 
 
 def seasonal_period(window: timedelta) -> timedelta:

@@ -62,14 +62,16 @@ def recipients_for(record: AlertRecord, settings: Settings) -> list[str]:
 def compose(record: AlertRecord, settings: Settings, *, with_chart: bool = True) -> EmailMessage:
     tz = settings.tz
     posts = [{**p, "when": fmt_local(parse_utc(p["published_at"]), tz) if p.get("published_at") else "时间未知"}
-             for p in record.payload.get("top_posts", [])]
+             for p in record.payload.get("top_stories") or record.payload.get("top_posts", [])]
     series = [{**s, "label": fmt_local(datetime.fromisoformat(s["start"]), tz)}
               for s in record.payload.get("series", [])]
     chart_cid = make_msgid(domain="yuqing.local")[1:-1] if with_chart and series else None
     context: dict[str, Any] = {
         "a": record, "p": record.payload, "scheme": record.payload.get("scheme_name", record.scheme_id),
         "window_from": fmt_local(record.window_start, tz), "window_to": fmt_local(record.window_end, tz),
-        "posts": posts, "series": series, "chart_cid": chart_cid, "kibana": kibana_link(record, settings),
+        "posts": posts, "stories": "top_stories" in record.payload, "series": series,
+        "unit": "个事件" if record.payload.get("unit") == "stories" else "条",
+        "chart_cid": chart_cid, "kibana": kibana_link(record, settings),
         "title": alert_subject(record).split("（")[0],
     }
     msg = EmailMessage()

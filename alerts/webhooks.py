@@ -65,17 +65,22 @@ def render_markdown(record: AlertRecord, settings: Settings) -> str:
     p, tz = record.payload, settings.tz
     lines = [f"### 【舆情预警】{p.get('scheme_name', record.scheme_id)}：负面信息激增",
              f"- 统计窗口：{fmt_local(record.window_start, tz)} 至 {fmt_local(record.window_end, tz)}",
-             f"- 负面信息：**{record.count} 条**（基线 {record.baseline:.1f}，阈值 {record.threshold:.1f}）",
+             f"- 负面信息：**{record.count} {'个事件' if p.get('unit') == 'stories' else '条'}**"
+             f"（基线 {record.baseline:.1f}，阈值 {record.threshold:.1f}）",
              f"- 判定依据：{record.why}"]
     if p.get("top_terms"):
         lines.append("- 主要话题词：" + "、".join(f"{t}（{n}）" for t, n in p["top_terms"]))
-    if p.get("top_posts"):
+    items = p.get("top_stories") or p.get("top_posts")
+    if items:
         lines.append("")
-        lines.append("**重点负面信息**")
-        for i, post in enumerate(p["top_posts"], start=1):
+        lines.append("**重点负面事件**" if p.get("top_stories") else "**重点负面信息**")
+        for i, post in enumerate(items, start=1):
             when = fmt_local(parse_utc(post["published_at"]), tz) if post.get("published_at") else "时间未知"
             link = f" [原文]({post['url']})" if post.get("url") else ""
-            lines.append(f"{i}. {when} {post.get('source') or ''}：{post.get('text') or ''}{link}")
+            tags = "".join(f"【{t}】" for t in (post.get("verification"), post.get("rumour")) if t)
+            copies = f"（{post['copies']} 转载）" if post.get("copies") else ""
+            head = post.get("title") or post.get("text") or ""
+            lines.append(f"{i}. {when} {post.get('source') or ''}{copies}{tags}：{head}{link}")
     link = kibana_link(record, settings)
     if link:
         lines.append(f"\n[在 Kibana 中查看]({link})")

@@ -124,6 +124,9 @@ class AlertRule(_Strict):
     """Spike rule for one scheme: negative posts per window against recent windows."""
 
     window: Duration = timedelta(days=1)
+    # What a spike counts: distinct stories (200 copies of one post are one story, field report
+    # B15) or every post.
+    count: Literal["stories", "posts"] = "stories"
     baseline_windows: int = Field(7, ge=1)
     min_history: int = Field(3, ge=1, description="windows with data needed before alerting")
     # Seasonal baseline: compare with the same hour on the previous `baseline_windows` days
