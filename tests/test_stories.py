@@ -189,3 +189,44 @@ def test_fast_social_story_unverified_then_debunk_disputes(settings: Settings, s
     assert store.find_stories(clusters=["r0"])[0]["rumour"] == DISPUTED  # a later copy keeps the flag
     unrelated = store.find_stories(clusters=["g1"])[0]
     assert unrelated["verification"] == CONFIRMED and unrelated["rumour"] == DISPUTED  # it is the debunk itself
+
+
+ALERT_SCHEMES = """\
+schemes:
+  - id: water
+    name: 供水服务
+    any: [停水, 排污]
+    alert: {window: 1d, baseline_windows: 5, min_history: 3, min_count: 5, cooldown: 2d}
+"""
+
+
+def test_b15_two_hundred_copies_are_one_story_in_the_alert(tmp_path: Path, segmenter: Segmenter, smtp_sink) -> None:
+    from alerts.checker import AlertChecker
+    from alerts.notify import Notifier
+
+    settings = load_settings(write_config(tmp_path, sources=SOURCES, schemes=ALERT_SCHEMES, smtp_port=smtp_sink.port))
+    store = SQLiteStore(tmp_path / "y.db")
+    book = StoryBook(settings, store)
+    complaints = ["小区停水三天了没人管", "停水也不提前通知一声", "又停水了，到底什么时候来水", "停水这么久物业一问三不知",
+                  "为什么我们这片总是停水", "停水通知贴在哪里了根本没看到", "停水导致店铺没法营业"]
+
+    def day_posts(d: int, texts: list[str]) -> list[dict]:
+        return [post(settings, segmenter, f"d{d}-{i}", t, minutes=d * 1440 + i) for i, t in enumerate(texts)]
+
+    for d in range(5):  # baseline: 2 distinct complaints a day
+        store_batch(day_posts(d, complaints[d:d + 2]), store, book)
+    viral = "某厂排污被曝光，河里的鱼都死光了，自来水厂取水口就在下游"
+    copies = [f"{viral}" if i == 0 else f"转发{i}//@用户{i}:{viral}" for i in range(200)]
+    store_batch(day_posts(5, copies + complaints[:2]), store, book)
+    checker = AlertChecker(settings, store, Notifier(settings))
+    now = datetime(2024, 5, 6, 23, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert [r.outcome for r in checker.check(now)] == ["calm"]  # 3 stories vs 2: no spike
+    assert smtp_sink.messages == []
+
+    scheme = settings.schemes[0]  # counting every copy would have cried wolf
+    settings.schemes[0] = scheme.model_copy(update={"alert": scheme.alert.model_copy(update={"count": "posts"})})
+    assert [r.outcome for r in AlertChecker(settings, store, Notifier(settings)).check(now)] == ["fired"]
+    [msg] = smtp_sink.messages
+    body = msg.get_body(("plain",)).get_content()
+    assert "重点负面事件" in body and "199 转载" in body and "仅社交媒体" in body
+    store.close()
