@@ -64,7 +64,8 @@ def repost_core(text: str) -> str:
 
 
 def fingerprint(title: str | None, text: str | None) -> str:
-    """The comparable form of a post: repost core, no links/emoticons/handles/punctuation, simplified, lower."""
+    """The comparable form of a post: repost core, no links/emoticons/handles/#topics#/punctuation,
+    simplified, lower case."""
     body = repost_core(text or "")
     title = (title or "").strip()
     if title and not body.startswith(title):
@@ -73,7 +74,7 @@ def fingerprint(title: str | None, text: str | None) -> str:
     body = _URL.sub(" ", body)
     body = _EMOTICON.sub(" ", body)
     body = _HANDLE.sub(" ", body)
-    body = _HASHTAG.sub(r"\1", body)
+    body = _HASHTAG.sub(" ", body)  # a topic tag is not content: two comments under one tag are two posts
     body = body.translate(_t2s_table())
     return _NOISE.sub("", body)
 
