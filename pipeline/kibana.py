@@ -21,6 +21,7 @@ from pipeline.config import ElasticConfig, Scheme, load_settings
 from pipeline.errors import YuqingError
 
 DATA_VIEW_ID = "yuqing-posts"
+STORIES_VIEW_ID = "yuqing-stories"
 NDJSON = Path(__file__).resolve().parent.parent / "config" / "kibana" / "yuqing.ndjson"
 
 
@@ -30,8 +31,8 @@ def _search_source(query: str = "") -> dict[str, Any]:
         "indexRefName": "kibanaSavedObjectMeta.searchSourceJSON.index"}, ensure_ascii=False)}}
 
 
-def _index_ref() -> list[dict[str, str]]:
-    return [{"name": "kibanaSavedObjectMeta.searchSourceJSON.index", "type": "index-pattern", "id": DATA_VIEW_ID}]
+def _index_ref(view: str = DATA_VIEW_ID) -> list[dict[str, str]]:
+    return [{"name": "kibanaSavedObjectMeta.searchSourceJSON.index", "type": "index-pattern", "id": view}]
 
 
 def _vis(vid: str, title: str, vis_type: str, aggs: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
@@ -69,8 +70,19 @@ def build_objects(schemes: list[Scheme]) -> list[dict[str, Any]]:
     objects: list[dict[str, Any]] = [{
         "type": "index-pattern", "id": DATA_VIEW_ID,
         "attributes": {"title": "yuqing-posts*", "timeFieldName": "published_at", "name": "舆情信息"},
+        "references": []}, {
+        "type": "index-pattern", "id": STORIES_VIEW_ID,
+        "attributes": {"title": "yuqing-stories", "timeFieldName": "first_published_at", "name": "舆情事件"},
         "references": []}]
-    columns = ["title", "text", "source", "platform", "sentiment.label", "sentiment.score", "schemes"]
+    columns = ["title", "text", "source", "platform", "sentiment.label", "sentiment.score", "schemes", "category",
+               "verification", "rumour"]
+    story_columns = ["title", "size", "first_source", "sources", "reach", "negative", "category", "verification",
+                     "rumour", "rumour_reason"]
+    for sid, title, query in (("yuqing-stories-all", "舆情事件（相似信息合并）", ""),
+                              ("yuqing-stories-flagged", "待核实与存在辟谣的事件", "rumour : *")):
+        objects.append({"type": "search", "id": sid, "references": _index_ref(STORIES_VIEW_ID), "attributes": {
+            "title": title, "description": "", "columns": story_columns, "sort": [["size", "desc"]],
+            **_search_source(query)}})
     searches = [("yuqing-negative", "负面信息", 'sentiment.label : "negative"')]
     searches += [(f"yuqing-scheme-{s.id}", f"监测方案：{s.name}", f'schemes : "{s.id}"') for s in schemes]
     for sid, title, query in searches:
@@ -89,6 +101,10 @@ def build_objects(schemes: list[Scheme]) -> list[dict[str, Any]]:
              {"type": "pie", "addTooltip": True, "addLegend": True, "legendPosition": "right", "isDonut": True}),
         _vis("yuqing-top-keywords", "热门关键词", "tagcloud", [_COUNT, _terms("2", "keywords", "segment", 50)],
              {"scale": "linear", "orientation": "single", "minFontSize": 14, "maxFontSize": 60, "showLabel": False}),
+        _vis("yuqing-by-category", "分类分布", "pie", [_COUNT, _terms("2", "category", "segment", 12)],
+             {"type": "pie", "addTooltip": True, "addLegend": True, "legendPosition": "right", "isDonut": True}),
+        _vis("yuqing-by-verification", "核实状态", "pie", [_COUNT, _terms("2", "verification", "segment", 3)],
+             {"type": "pie", "addTooltip": True, "addLegend": True, "legendPosition": "right", "isDonut": True}),
         _vis("yuqing-by-scheme", "监测方案分布", "histogram",
              [_COUNT, _terms("2", "schemes", "segment", 20), _terms("3", "sentiment.label", "group", 3)],
              _bars("normal")),
@@ -99,15 +115,19 @@ def build_objects(schemes: list[Scheme]) -> list[dict[str, Any]]:
               ("yuqing-by-source", "visualization", 0, 15, 16, 15),
               ("yuqing-by-platform", "visualization", 16, 15, 16, 15),
               ("yuqing-top-keywords", "visualization", 32, 15, 16, 15),
-              ("yuqing-by-scheme", "visualization", 0, 30, 48, 15),
-              ("yuqing-negative", "search", 0, 45, 48, 20)]
+              ("yuqing-by-category", "visualization", 0, 30, 24, 15),
+              ("yuqing-by-verification", "visualization", 24, 30, 24, 15),
+              ("yuqing-by-scheme", "visualization", 0, 45, 48, 15),
+              ("yuqing-stories-flagged", "search", 0, 60, 48, 15),
+              ("yuqing-negative", "search", 0, 75, 48, 20)]
     for i, (oid, otype, x, y, w, h) in enumerate(layout):
         pid = str(uuid.UUID(int=i + 1))
         panels.append({"panelIndex": pid, "gridData": {"x": x, "y": y, "w": w, "h": h, "i": pid},
                        "embeddableConfig": {}, "panelRefName": f"panel_{i}", "version": "8.15.0"})
         refs.append({"name": f"panel_{i}", "type": otype, "id": oid})
     objects.append({"type": "dashboard", "id": "yuqing-overview", "references": refs, "attributes": {
-        "title": "舆情总览", "description": "情感走势、负面占比、来源与平台、热门关键词、监测方案与负面信息列表",
+        "title": "舆情总览",
+        "description": "情感走势、负面占比、来源与平台、热门关键词、分类与核实状态、监测方案、待核实事件与负面信息列表",
         "panelsJSON": json.dumps(panels), "optionsJSON": json.dumps({"useMargins": True, "hidePanelTitles": False}),
         "timeRestore": True, "timeFrom": "now-30d", "timeTo": "now", "refreshInterval": {"pause": False,
                                                                                          "value": 300000},

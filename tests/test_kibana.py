@@ -17,8 +17,13 @@ from pipeline.kibana import NDJSON, build_objects, import_saved_objects
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def template_fields() -> set[str]:
-    spec = json.loads((ROOT / "config/elasticsearch/posts-template.json").read_text(encoding="utf-8"))
+def template_fields(view: str = "yuqing-posts") -> set[str]:
+    """The mapped fields behind a data view: the posts template or the stories index."""
+    if view == "yuqing-stories":
+        spec = json.loads((ROOT / "config/elasticsearch/stories-index.json").read_text(encoding="utf-8"))
+        spec = {"template": spec}
+    else:
+        spec = json.loads((ROOT / "config/elasticsearch/posts-template.json").read_text(encoding="utf-8"))
     out: set[str] = set()
 
     def walk(props: dict, prefix: str) -> None:
@@ -54,22 +59,25 @@ def test_every_reference_resolves() -> None:
 
 
 def test_every_field_exists_in_the_index_template() -> None:
-    fields = template_fields()
-    used: set[str] = set()
+    used: dict[str, set[str]] = {"yuqing-posts": set(), "yuqing-stories": set()}
     for obj in objects():
         attrs = obj["attributes"]
+        view = obj["id"] if obj["type"] == "index-pattern" else obj["references"][0]["id"]
         if obj["type"] == "index-pattern":
-            used.add(attrs["timeFieldName"])
+            used[view].add(attrs["timeFieldName"])
         if obj["type"] == "search":
-            used.update(attrs["columns"])
-            used.update(s[0] for s in attrs["sort"])
+            used[view].update(attrs["columns"])
+            used[view].update(s[0] for s in attrs["sort"])
             query = json.loads(attrs["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]["query"]
-            used.add(query.split(":")[0].strip())
+            if query:
+                used[view].add(query.split(":")[0].strip())
         if obj["type"] == "visualization":
             for agg in json.loads(attrs["visState"])["aggs"]:
                 if "field" in agg["params"]:
-                    used.add(agg["params"]["field"])
-    assert used - fields == set()
+                    used[view].add(agg["params"]["field"])
+    assert used["yuqing-stories"] and "category" in used["yuqing-posts"]
+    for view, fields in used.items():
+        assert fields - template_fields(view) == set(), view
 
 
 def test_titles_are_chinese() -> None:

@@ -207,8 +207,9 @@ def test_b15_two_hundred_copies_are_one_story_in_the_alert(tmp_path: Path, segme
     settings = load_settings(write_config(tmp_path, sources=SOURCES, schemes=ALERT_SCHEMES, smtp_port=smtp_sink.port))
     store = SQLiteStore(tmp_path / "y.db")
     book = StoryBook(settings, store)
-    complaints = ["小区停水三天了没人管", "停水也不提前通知一声", "又停水了，到底什么时候来水", "停水这么久物业一问三不知",
-                  "为什么我们这片总是停水", "停水通知贴在哪里了根本没看到", "停水导致店铺没法营业"]
+    complaints = ["小区停水三天了没人管", "停水也不提前通知一声", "又停水了，到底什么时候来水",
+                  "停水这么久物业一问三不知", "为什么我们这片总是停水", "停水通知贴在哪里了根本没看到",
+                  "停水导致店铺没法营业"]
 
     def day_posts(d: int, texts: list[str]) -> list[dict]:
         return [post(settings, segmenter, f"d{d}-{i}", t, minutes=d * 1440 + i) for i, t in enumerate(texts)]
