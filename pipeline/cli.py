@@ -183,6 +183,35 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stories(args: argparse.Namespace) -> int:
+    """The biggest stories (near-duplicate groups) of a period, with their flags."""
+    from pipeline.store import store_for
+    from pipeline.stories import RUMOUR_ZH, VERIFICATION_ZH
+    from pipeline.timeutil import fmt_local, parse_utc
+
+    settings = _settings(args)
+    if args.scheme:
+        settings.scheme(args.scheme)  # an unknown id is an error, not an empty list
+    tz = settings.tz
+    store = store_for(settings, create=False)
+    try:
+        stories = store.find_stories(scheme=args.scheme, start=_day(args.since, tz) if args.since else None,
+                                     end=_day(args.until, tz) if args.until else None, min_size=args.min_size,
+                                     rumour=args.rumour, limit=args.limit, order=args.order)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(stories, ensure_ascii=False, indent=2))
+        return 0
+    for s in stories:
+        first = fmt_local(parse_utc(s["first_published_at"]), tz) if s.get("first_published_at") else "时间未知"
+        flag = f"  ⚠ {RUMOUR_ZH[s['rumour']]}：{s['rumour_reason']}" if s.get("rumour") else ""
+        print(f"{first}  {s['size']:>4} 条 {len(s['sources']):>3} 源  负面 {s['negative']:>4}  "
+              f"{VERIFICATION_ZH.get(s['verification'], '?')}  [{s.get('category') or '其他'}]  {s['title']}{flag}")
+    print(f"{len(stories)} story(ies)")
+    return 0
+
+
 def cmd_sentiment(args: argparse.Namespace) -> int:
     from pipeline.processor import load_classifier
 
@@ -347,6 +376,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("stats", parents=[common], help="what the store holds")
     p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("stories", parents=[common], help="stories (near-duplicate groups) with verification and flags")
+    p.add_argument("--scheme", help="one scheme id (default: all)")
+    p.add_argument("--since", help="YYYY-MM-DD or ISO 8601, Asia/Shanghai unless a zone is given")
+    p.add_argument("--until", help="YYYY-MM-DD or ISO 8601 (exclusive)")
+    p.add_argument("--rumour", choices=["unverified", "disputed"], help="only stories with this flag")
+    p.add_argument("--min-size", type=int, default=1, help="only stories with at least this many posts")
+    p.add_argument("--order", choices=["reach", "negative", "recent"], default="reach")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true", help="print the stories as JSON")
+    p.set_defaults(func=cmd_stories)
 
     p = sub.add_parser("sentiment", parents=[common], help='classify texts, or "sentiment eval FILE.csv"')
     p.add_argument("texts", nargs="+")

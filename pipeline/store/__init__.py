@@ -60,9 +60,37 @@ class Store(Protocol):
         ...
 
     def window_counts(self, *, start: datetime, end: datetime, window: timedelta, tz: ZoneInfo,
-                      scheme: str | None = None, label: str | None = None) -> dict[datetime, int]: ...
+                      scheme: str | None = None, label: str | None = None,
+                      stories: bool = False) -> dict[datetime, int]:
+        """Posts (or distinct stories) per window, windows aligned in ``tz``."""
+        ...
 
     def time_range(self) -> tuple[datetime, datetime] | None: ...
+
+    # Stories (pipeline.stories): the near-duplicate index lives in the store, so every
+    # process writing to it, and every restart, places copies in the same stories.
+    def cluster_assignments(self, ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """(cluster, dup_of) of the given posts that are stored with a story."""
+        ...
+
+    def near_dup_candidates(self, queries: Sequence[tuple[Sequence[str], datetime, datetime]],
+                            per_query: int = 200) -> list[list[Post]]:
+        """Per (LSH keys, start, end): stored posts sharing a key, published in the span."""
+        ...
+
+    def cluster_posts(self, clusters: Sequence[str]) -> list[Post]: ...
+
+    def update_posts(self, fields_by_id: dict[str, dict[str, Any]]) -> None:
+        """Story-derived fields (verification, rumour, category) on stored posts."""
+        ...
+
+    def upsert_stories(self, stories: Sequence[dict[str, Any]]) -> None: ...
+
+    def find_stories(self, *, scheme: str | None = None, start: datetime | None = None,
+                     end: datetime | None = None, clusters: Sequence[str] | None = None, rumour: str | None = None,
+                     min_size: int = 1, limit: int | None = None, order: str = "reach") -> list[dict[str, Any]]:
+        """Stories active in [start, end); ``order``: reach (size) | negative | recent."""
+        ...
 
     def last_crawled(self, source: str) -> datetime | None: ...
 

@@ -130,6 +130,7 @@ class ElasticStore:
         for key in ("published_at", "crawled_at"):  # "" is no date (B16), not a parse error
             doc[key] = post.get(key) or None
         doc["reach"] = sum((post.get("engagement") or {}).values())
+        doc["cluster"] = post.get("cluster") or post["id"]  # a post outside any story is a story of its own
         return doc
 
     def upsert_posts(self, posts: Sequence[Post]) -> WriteResult:
@@ -337,18 +338,24 @@ class ElasticStore:
         res = self._search(POSTS_ALIAS, size=0, aggs={
             "label": {"terms": {"field": "sentiment.label", "missing": "none", "size": 10}},
             "source": {"terms": {"field": "source", "size": 50}},
-            "scheme": {"terms": {"field": "schemes", "size": 100}}})
+            "scheme": {"terms": {"field": "schemes", "size": 100}},
+            "category": {"terms": {"field": "category", "size": 30}}})
         aggs = res.get("aggregations") or {}
 
         def terms(name: str) -> dict[str, int]:
             return {b["key"]: b["doc_count"] for b in aggs.get(name, {}).get("buckets", [])}
 
         alerts = self._search(ALERTS, size=0, aggs={"s": {"terms": {"field": "status"}}})
+        stories = self._search(STORIES, size=0, track_total_hits=True, aggs={"r": {"terms": {"field": "rumour"}}})
         return {"posts": self.count_posts(), "by_sentiment": terms("label"), "by_source": terms("source"),
                 "by_scheme": terms("scheme"),
                 "alerts": {b["key"]: b["doc_count"] for b in (alerts.get("aggregations") or {}).get("s", {})
                            .get("buckets", [])},
-                "health_events": self._search(HEALTH, size=0, track_total_hits=True)["hits"]["total"]["value"]}
+                "health_events": self._search(HEALTH, size=0, track_total_hits=True)["hits"]["total"]["value"],
+                "stories": stories["hits"]["total"]["value"],
+                "stories_flagged": {b["key"]: b["doc_count"] for b in (stories.get("aggregations") or {})
+                                    .get("r", {}).get("buckets", [])},
+                "by_category": terms("category")}
 
     # -- alerts --------------------------------------------------------------
     def claim_alert(self, alert: AlertRecord) -> bool:

@@ -419,6 +419,11 @@ class SQLiteStore:
                     "SELECT scheme_id, COUNT(*) FROM post_schemes GROUP BY 1 ORDER BY 2 DESC").fetchall()),
                 "alerts": dict(db.execute("SELECT status, COUNT(*) FROM alerts GROUP BY 1").fetchall()),
                 "health_events": db.execute("SELECT COUNT(*) FROM source_health").fetchone()[0],
+                "stories": db.execute("SELECT COUNT(*) FROM stories").fetchone()[0],
+                "stories_flagged": dict(db.execute(
+                    "SELECT rumour, COUNT(*) FROM stories WHERE rumour IS NOT NULL GROUP BY 1").fetchall()),
+                "by_category": dict(db.execute(
+                    "SELECT COALESCE(category, '其他'), COUNT(*) FROM posts GROUP BY 1 ORDER BY 2 DESC").fetchall()),
             }
 
     # -- alerts --------------------------------------------------------------
