@@ -1,9 +1,9 @@
 """The daily briefing (舆情日报): one e-mail a day with every scheme's numbers.
 
 Per scheme: posts and negative posts of the day against the day before, the negative
-share, top keywords and the most-reached negative posts; then the alerts raised that
-day and the sources that reported trouble. Built from the store only, so it can be
-re-sent for any past day (``yuqing briefing --date 2024-05-01``).
+share, top keywords and the stories with the most negative posts; then stories flagged
+未经证实 / 存在辟谣, the alerts raised that day and the sources that reported trouble.
+Built from the store only, so it can be re-sent for any past day (``yuqing briefing --date 2024-05-01``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from alerts.email import _env
 from alerts.notify import Notifier
 from pipeline.config import Settings
 from pipeline.store import AlertRecord, Store
+from pipeline.stories import RUMOUR_ZH, VERIFICATION_ZH
 from pipeline.timeutil import fmt_local, parse_utc
 
 DAY = timedelta(days=1)
@@ -37,26 +38,35 @@ def briefing_data(settings: Settings, store: Store, day: date) -> dict[str, Any]
     for scheme in settings.schemes:
         total, negative = count(scheme.id), count(scheme.id, "negative")
         posts = store.find_posts(scheme=scheme.id, start=start, end=end)
-        negative_posts = sorted((p for p in posts if (p.get("sentiment") or {}).get("label") == "negative"),
-                                key=lambda p: -sum((p.get("engagement") or {}).values()))[:3]
+        stories = store.find_stories(scheme=scheme.id, start=start, end=end, order="negative", limit=3)
         schemes.append({
             "id": scheme.id, "name": scheme.name, "total": total, "negative": negative,
             "total_before": count(scheme.id, frm=before), "negative_before": count(scheme.id, "negative", before),
             "share": round(negative / total * 100) if total else None,
             "keywords": [k for k, _ in Counter(k for p in posts for k in set(p.get("keywords") or [])).most_common(8)],
-            "top": [{"text": (p.get("title") or p.get("text") or "")[:100], "url": p.get("url"),
-                     "source": p.get("source"),
-                     "when": fmt_local(parse_utc(p["published_at"]), tz) if p.get("published_at") else "时间未知"}
-                    for p in negative_posts],
+            "stories": len({p.get("cluster") or p["id"] for p in posts}),
+            "top": [_story_line(s, tz) for s in stories if s.get("negative")],
         })
     by_label = {label: count(label=label) for label in ("negative", "neutral", "positive")}
+    flagged = [_story_line(s, tz) for s in store.find_stories(start=start, end=end, order="recent", limit=50)
+               if s.get("rumour")]
     alerts = [a for a in store.alerts() if a.kind != KIND_BRIEFING and start <= a.window_start.astimezone(tz) < end]
     health = Counter((e["source"], e["kind"]) for e in store.health_events()
                      if start <= parse_utc(e["at"]) < end)
     return {"day": day.isoformat(), "total": sum(by_label.values()), "by_label": by_label, "schemes": schemes,
+            "flagged": flagged,
             "alerts": [{"scheme": a.payload.get("scheme_name", a.scheme_id), "count": a.count,
+                        "unit": "个事件" if a.payload.get("unit") == "stories" else "条",
                         "window": fmt_local(a.window_start, tz), "status": a.status} for a in alerts],
             "health": [{"source": s, "kind": k, "n": n} for (s, k), n in sorted(health.items())]}
+
+
+def _story_line(story: dict[str, Any], tz: Any) -> dict[str, Any]:
+    first = story.get("first_published_at")
+    return {"text": story.get("title") or "", "url": story.get("first_url"), "source": story.get("first_source"),
+            "when": fmt_local(parse_utc(first), tz) if first else "时间未知", "size": story.get("size", 1),
+            "negative": story.get("negative", 0), "verification": VERIFICATION_ZH.get(story.get("verification") or ""),
+            "rumour": RUMOUR_ZH.get(story.get("rumour") or ""), "rumour_reason": story.get("rumour_reason")}
 
 
 def compose_briefing(settings: Settings, data: dict[str, Any]) -> EmailMessage:

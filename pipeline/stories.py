@@ -228,6 +228,8 @@ def build_story(cluster: str, members: Sequence[Post], cfg: StoriesConfig,
     level, why = verification_of(members)
     rumour, rumour_reason = None, None
     credible_debunks = [p for p in members if p.get("source_tier") in CREDIBLE and is_debunk(p, cfg)]
+    if len(credible_debunks) == len(members):
+        credible_debunks = []  # a story made of the debunk itself disputes nothing in it
     if credible_debunks or debunked_by:
         rumour = DISPUTED
         rumour_reason = (_debunk_reason(credible_debunks[0]) if credible_debunks

@@ -30,8 +30,8 @@ def test_briefing_numbers_and_exactly_once(tmp_path: Path, smtp_sink) -> None:
     _alert_mail, brief = smtp_sink.messages
     assert str(brief["Subject"]) == "【舆情日报】2025-06-06：共 11 条，负面 9 条"
     text = brief.get_body(preferencelist=("plain",)).get_content()
-    assert "供水服务：11 条（前一日 3 条），负面 9 条（前一日 1 条），负面占比 82%" in text
-    assert "供水服务：2025-06-06 00:00 (UTC+8) 起负面 9 条（sent）" in text
+    assert "供水服务：11 条（11 个事件；前一日 3 条），负面 9 条（前一日 1 条），负面占比 82%" in text
+    assert "供水服务：2025-06-06 00:00 (UTC+8) 起负面 9 个事件（sent）" in text
     assert "weibo-search：LOGIN_REQUIRED × 1" in text
 
 

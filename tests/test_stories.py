@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from alerts.briefing import briefing_data
 from nlp.near_dup import MinHashLSH, fingerprint, is_near_duplicate
 from nlp.segment import Segmenter
 from pipeline.config import ElasticConfig, Settings, load_settings
@@ -187,8 +188,10 @@ def test_fast_social_story_unverified_then_debunk_disputes(settings: Settings, s
     assert {p["rumour"] for p in store.find_posts() if p["cluster"] == "r0"} == {DISPUTED}
     store_batch([post(settings, segmenter, "r10", rumour + "？", minutes=320, source="user10")], store, book)
     assert store.find_stories(clusters=["r0"])[0]["rumour"] == DISPUTED  # a later copy keeps the flag
-    unrelated = store.find_stories(clusters=["g1"])[0]
-    assert unrelated["verification"] == CONFIRMED and unrelated["rumour"] == DISPUTED  # it is the debunk itself
+    debunk_story = store.find_stories(clusters=["g1"])[0]
+    assert debunk_story["verification"] == CONFIRMED and debunk_story["rumour"] is None
+    flagged = briefing_data(settings, store, date(2024, 5, 1))["flagged"]
+    assert [(f["rumour"], f["text"][:8]) for f in flagged] == [("存在辟谣", "网传北区水厂水源")]
 
 
 ALERT_SCHEMES = """\
