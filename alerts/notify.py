@@ -1,6 +1,8 @@
 """Alert delivery: every alert e-mail goes to the outbox folder, and over SMTP when
-configured. A failed send leaves the alert ``failed`` in the store; the next check
-retries it, so an SMTP outage delays alerts but never loses them.
+configured. A send is retried at once a few times (a dropped connection); one that still
+fails leaves the alert ``failed`` in the store with its attempt count, and later checks
+retry it with a doubling pause, so an SMTP outage delays alerts but never loses them and
+a long outage is not hammered every few minutes.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import logging
 import re
 import smtplib
 import ssl
+import time
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,6 +25,22 @@ log = logging.getLogger(__name__)
 # A claimed alert still 'pending' after this long was claimed by a checker that died
 # before sending; younger ones may be in flight in another checker.
 STALE_PENDING = timedelta(minutes=10)
+RETRY_FIRST, RETRY_MAX = timedelta(minutes=1), timedelta(hours=1)
+_ATTEMPT = re.compile(r"^attempt (\d+): ")
+
+
+def attempts(record: AlertRecord) -> int:
+    """Failed delivery attempts so far, as recorded in the alert's detail."""
+    m = _ATTEMPT.match(record.detail or "")
+    return int(m.group(1)) if m else (1 if record.status == "failed" else 0)
+
+
+def retry_due(record: AlertRecord, now: datetime) -> bool:
+    """A failed alert is retried 1 min after the first failure, then 2, 4 … at most 1 h apart."""
+    if record.status != "failed" or record.updated_at is None:
+        return True
+    pause = min(RETRY_FIRST * 2 ** max(0, attempts(record) - 1), RETRY_MAX)
+    return now - record.updated_at >= pause
 
 
 class Notifier:
@@ -60,8 +79,10 @@ class Notifier:
         try:
             self._send(msg, recipients_for(record, self.settings))
         except NotifyError as exc:
-            log.error("alert %s: e-mail not sent, will retry on the next check: %s", record.key, exc)
-            store.set_alert_status(record.key, "failed", f"{exc}{hooks}")
+            n = attempts(record) + 1
+            pause = min(RETRY_FIRST * 2 ** (n - 1), RETRY_MAX)
+            log.error("alert %s: e-mail not sent (attempt %d), retried in %s or later: %s", record.key, n, pause, exc)
+            store.set_alert_status(record.key, "failed", f"attempt {n}: {exc}{hooks}")
             return "failed"
         store.set_alert_status(record.key, "sent", f"{path}{hooks}")
         self.sent.append(record.key)
@@ -86,9 +107,9 @@ class Notifier:
         if not self.settings.app.smtp.host:
             return 0
         now = now or datetime.now(UTC)
-        todo = [a for a in store.alerts("failed") + [a for a in store.alerts("pending")
-                                                     if a.created_at and now - a.created_at > STALE_PENDING]
-                if a.kind not in ("briefing", "source_health")]  # re-sent by their own jobs
+        failed = [a for a in store.alerts("failed") if retry_due(a, now)]
+        stale = [a for a in store.alerts("pending") if a.created_at and now - a.created_at > STALE_PENDING]
+        todo = [a for a in failed + stale if a.kind not in ("briefing", "source_health")]  # re-sent by their jobs
         for record in todo:
             self.deliver(record, store)
         return len(todo)
@@ -106,6 +127,21 @@ class Notifier:
         cfg = self.settings.app.smtp
         if not to:
             raise NotifyError("no recipients: set `recipients` in yuqing.yaml or in the scheme")
+        for attempt in range(cfg.retries + 1):
+            try:
+                return self._send_once(msg)
+            except NotifyError as exc:
+                cause = exc.__cause__  # none: a configuration problem, which waiting does not fix
+                permanent = cause is None or isinstance(cause, smtplib.SMTPAuthenticationError
+                                                        | smtplib.SMTPRecipientsRefused)
+                if permanent or attempt == cfg.retries:
+                    raise
+                delay = cfg.retry_delay * 2 ** attempt
+                log.warning("%s; trying again in %.0f s", exc, delay)
+                time.sleep(delay)
+
+    def _send_once(self, msg: EmailMessage) -> None:
+        cfg = self.settings.app.smtp
         try:
             if cfg.security == "ssl":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout,

@@ -84,6 +84,10 @@ class SmtpConfig(_Strict):
     password_env: str = "YUQING_SMTP_PASSWORD"
     sender: str = "舆情监测 <yuqing@localhost>"
     timeout: float = Field(15.0, gt=0)
+    # A send is tried 1 + `retries` times, `retry_delay` seconds apart, doubling; a send that
+    # still fails is retried by later checks with a growing pause (1 min, 2, 4, … at most 1 h).
+    retries: int = Field(2, ge=0, le=10)
+    retry_delay: float = Field(1.0, ge=0)
 
     def password(self) -> str | None:
         return os.environ.get(self.password_env)

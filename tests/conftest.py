@@ -72,7 +72,8 @@ def write_config(tmp: Path, *, sources: str, schemes: str, smtp_port: int | None
     """A complete config folder under ``tmp`` using the shipped model and user dictionary."""
     cfg = tmp / "config"
     cfg.mkdir(parents=True, exist_ok=True)
-    smtp = (f"smtp: {{host: 127.0.0.1, port: {smtp_port}, sender: '舆情监测 <alerts@example.invalid>'}}"
+    smtp = (f"smtp: {{host: 127.0.0.1, port: {smtp_port}, sender: '舆情监测 <alerts@example.invalid>', "
+            "retry_delay: 0.1}"
             if smtp_port else "smtp: {host: null}")
     (cfg / "yuqing.yaml").write_text(textwrap.dedent(f"""\
         store: sqlite:///{tmp / 'yuqing.db'}

@@ -121,9 +121,17 @@ def test_smtp_down_keeps_the_alert_and_retries(setup, smtp_sink, tmp_path: Path)
     [alert] = store.alerts()
     assert alert.status == "failed" and "SMTP" in store_detail(tmp_path)
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1  # written even though SMTP failed
+    assert store.alerts()[0].detail.startswith("attempt 1: SMTP")
     up = make(smtp_sink.port)
     results = AlertChecker(up, store, Notifier(up)).check(day(5, 23))
     assert results[0].outcome == "already_alerted"
+    assert [a.status for a in store.alerts()] == ["failed"]  # the first retry waits a minute
+    later = datetime.now(UTC) + timedelta(minutes=1, seconds=5)
+    Notifier(down).retry_undelivered(store, now=later)
+    assert store.alerts()[0].detail.startswith("attempt 2: SMTP")
+    failed_at = store.alerts()[0].updated_at
+    assert Notifier(up).retry_undelivered(store, now=failed_at + timedelta(seconds=110)) == 0  # next pause: 2 min
+    assert Notifier(up).retry_undelivered(store, now=failed_at + timedelta(seconds=125)) == 1
     assert [a.status for a in store.alerts()] == ["sent"]
     assert len(smtp_sink.messages) == 1
     AlertChecker(up, store, Notifier(up)).check(day(5, 23))

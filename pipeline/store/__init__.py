@@ -44,6 +44,8 @@ class AlertRecord:
     payload: dict[str, Any] = field(default_factory=dict)
     status: str = "pending"
     created_at: datetime | None = None
+    detail: str = ""  # where it went, or why delivery failed ("attempt N: …")
+    updated_at: datetime | None = None
 
 
 class Store(Protocol):

@@ -379,7 +379,10 @@ class ElasticStore:
                            window_end=datetime.fromisoformat(src["window_end"]), count=src["count"],
                            baseline=src["baseline"], threshold=src["threshold"], why=src["why"],
                            payload=src.get("payload") or {}, status=src["status"],
-                           created_at=datetime.fromisoformat(src["created_at"].replace("Z", "+00:00")))
+                           created_at=datetime.fromisoformat(src["created_at"].replace("Z", "+00:00")),
+                           detail=src.get("detail") or "",
+                           updated_at=datetime.fromisoformat((src.get("updated_at") or src["created_at"])
+                                                             .replace("Z", "+00:00")))
 
     def last_alert(self, scheme_id: str, kind: str) -> AlertRecord | None:
         newest = [{"window_start": "desc"}, {"created_at": "desc"}]

@@ -518,4 +518,5 @@ def _row_to_alert(row: sqlite3.Row) -> AlertRecord:
         count=row["count"], baseline=row["baseline"], threshold=row["threshold"], why=row["why"],
         payload=json.loads(row["payload"]), status=row["status"],
         created_at=datetime.fromisoformat(row["created_at"].replace("Z", "+00:00")),
+        detail=row["detail"] or "", updated_at=datetime.fromisoformat(row["updated_at"].replace("Z", "+00:00")),
     )
