@@ -127,14 +127,21 @@ def build_scheduler(settings: Settings, scheduler_cls: type[BaseScheduler] = Blo
                           args=[config, cfg.crawl_timeout.total_seconds(), HOLDER, [source.name]],
                           id=f"crawl:{source.name}", name=f"crawl {source.name}", replace_existing=True,
                           next_run_time=datetime.now(tz))
+    # A (re)start checks at once: an incident during downtime is reported now, not a period later.
+    now = datetime.now(tz)
     scheduler.add_job(check_job, IntervalTrigger(seconds=int(cfg.check_every.total_seconds()), timezone=tz),
-                      args=[config], id="alerts-check", name="alert check", replace_existing=True)
+                      args=[config], id="alerts-check", name="alert check", replace_existing=True,
+                      next_run_time=now)
 
     brief = settings.app.briefing
     if brief.enabled:
         hour, minute = (int(x) for x in brief.time.split(":"))
+        # Re-adding the job on start recomputes its next time, so a briefing missed while the
+        # service was down would wait a day: past today's time it runs now (sent once per day).
+        due_today = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
         scheduler.add_job(briefing_job, CronTrigger(hour=hour, minute=minute, timezone=tz), args=[config],
-                          id="briefing", name="daily briefing", replace_existing=True)
+                          id="briefing", name="daily briefing", replace_existing=True,
+                          **({"next_run_time": now} if now >= due_today else {}))
 
     def on_event(event: JobExecutionEvent) -> None:
         store = store_for(settings)
