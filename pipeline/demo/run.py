@@ -61,6 +61,9 @@ def run_demo(settings: Settings) -> int:
         print(f"  published:       {lo:%Y-%m-%d} … {hi:%Y-%m-%d} (backtested day by day)")
     print(f"  by sentiment:    {', '.join(f'{k} {v}' for k, v in summary['by_sentiment'].items())}")
     print(f"  by scheme:       {', '.join(f'{k} {v}' for k, v in summary['by_scheme'].items()) or 'none'}")
+    flagged = ", ".join(f"{k} {v}" for k, v in summary.get("stories_flagged", {}).items()) or "none flagged"
+    print(f"  stories:         {summary.get('stories', 0)} (copies and reposts grouped; {flagged})")
+    print(f"  by category:     {', '.join(f'{k} {v}' for k, v in summary.get('by_category', {}).items())}")
     print(f"  source errors:   {errors}")
     reasons = {k: v.get("finish_reason") for k, v in stats.items()}
     peak = max((v.get("memusage/max", 0) for v in stats.values()), default=0) / 2**20
@@ -71,8 +74,10 @@ def run_demo(settings: Settings) -> int:
     print(f"  alerts raised:   {len(fired)} now{earlier}")
     for a in fired:
         print(f"    - {a.payload.get('scheme_name')} ({a.scheme_id}) {a.window_start:%Y-%m-%d}: "
-              f"{a.count} negative vs baseline {a.baseline:.1f} (threshold {a.threshold:.1f})")
+              f"{a.count} negative {a.payload.get('unit', 'posts')} ({a.payload.get('negative_posts', a.count)} posts) "
+              f"vs baseline {a.baseline:.1f} (threshold {a.threshold:.1f})")
     print(f"  alert e-mails:   {Path(settings.app.outbox).resolve()}/*.eml")
     print(f"  time:            crawl+analyse {crawled_at - started:.0f}s, alerts {time.time() - crawled_at:.0f}s")
-    print("  next:            .venv/bin/yuqing stats · .venv/bin/yuqing alerts check --replay")
+    print("  next:            .venv/bin/yuqing stats · .venv/bin/yuqing stories · "
+          ".venv/bin/yuqing alerts check --replay")
     return 0 if all(r == "finished" for r in reasons.values()) else 1
