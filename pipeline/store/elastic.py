@@ -269,25 +269,21 @@ class ElasticStore:
         res = self._search(POSTS_ALIAS, size=len(fields_by_id), query={"ids": {"values": list(fields_by_id)}},
                            source=False)
         where = {h["_id"]: h["_index"] for h in res["hits"]["hits"]}
-        actions = [{"_op_type": "update", "_index": where[i], "_id": i, "doc": doc}
-                   for i, doc in fields_by_id.items() if i in where]
-        try:
-            for ok, item in streaming_bulk(self.es, actions, chunk_size=self.config.chunk_size, raise_on_error=False,
-                                           raise_on_exception=False, refresh="wait_for"):
-                if not ok:
-                    log.error("elasticsearch: story fields of %s not updated: %s", item.get("update", {}).get("_id"),
-                              _reason(item.get("update", {})))
-        except _DOWN as exc:
-            raise StoreUnavailable(f"{self.url}: {exc}") from exc
+        self._bulk([{"_op_type": "update", "_index": where[i], "_id": i, "doc": doc}
+                    for i, doc in fields_by_id.items() if i in where], "story fields of post")
 
     def upsert_stories(self, stories: Sequence[dict[str, Any]]) -> None:
-        actions = [{"_op_type": "index", "_index": STORIES, "_id": s["cluster"], "_source": s} for s in stories]
+        self._bulk([{"_op_type": "index", "_index": STORIES, "_id": s["cluster"], "_source": s} for s in stories],
+                   "story")
+
+    def _bulk(self, actions: list[dict[str, Any]], what: str) -> None:
+        """Bulk writes of derived data (recomputed on the next batch): failures are logged, not dead-lettered."""
         try:
             for ok, item in streaming_bulk(self.es, actions, chunk_size=self.config.chunk_size, raise_on_error=False,
                                            raise_on_exception=False, refresh="wait_for"):
                 if not ok:
-                    log.error("elasticsearch: story %s not stored: %s", item.get("index", {}).get("_id"),
-                              _reason(item.get("index", {})))
+                    info = next(iter(item.values()), {})
+                    log.error("elasticsearch: %s %s not written: %s", what, info.get("_id"), _reason(info))
         except _DOWN as exc:
             raise StoreUnavailable(f"{self.url}: {exc}") from exc
 
