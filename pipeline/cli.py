@@ -73,6 +73,40 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0 if report.lines and not report.bad_lines else (0 if report.batch.kept else 1)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from pipeline.export import FORMATS, export_posts
+    from pipeline.frame import post_filter
+    from pipeline.progress import progress
+    from pipeline.store import store_for
+
+    settings = _settings(args)
+    if args.scheme:
+        settings.scheme(args.scheme)  # an unknown id is an error naming the known ones
+    fmt = args.format
+    if fmt is None:
+        suffix = Path(args.output).suffix.lstrip(".").lower() if args.output and args.output != "-" else ""
+        fmt = suffix if suffix in FORMATS else "csv"
+    flt = post_filter(settings.tz, scheme=args.scheme, since=args.since, until=args.until, sentiment=args.sentiment)
+    if args.output == "-":
+        out = None
+    elif args.output:
+        out = Path(args.output)
+    else:
+        stamp = f"{flt.start:%Y%m%d}-{flt.end:%Y%m%d}" if flt.end else f"{flt.start:%Y%m%d}"
+        out = Path(f"yuqing-{args.scheme or 'all'}-{stamp}.{fmt}")
+    store = store_for(settings, create=False)
+    try:
+        total = store.count_matching(flt)
+        result = export_posts(store, flt, fmt, out, tz=settings.tz,
+                              scheme_names={s.id: s.name for s in settings.schemes},
+                              wrap=lambda posts: progress(posts, total=total, desc="export", quiet=args.quiet))
+    finally:
+        store.close()
+    cut = f"; {result.cut_cells} text cell(s) cut at Excel's 32,767 characters" if result.cut_cells else ""
+    print(f"{out or 'stdout'}: {result.rows} posts ({fmt}) in {result.seconds:.1f}s{cut}", file=sys.stderr)
+    return 0
+
+
 def cmd_alerts_check(args: argparse.Namespace) -> int:
     from alerts.checker import AlertChecker
     from alerts.notify import Notifier
@@ -318,6 +352,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--map", action="append", default=[], metavar="OURS=THEIRS",
                    help="field mapping, e.g. --map text=content --map published_at=time")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", parents=[common], help="posts as CSV (utf-8-sig, for Excel), XLSX or JSON Lines")
+    p.add_argument("--scheme", help="one scheme id (default: every post)")
+    p.add_argument("--since", required=True, help="YYYY-MM-DD or 'YYYY-MM-DD HH:MM', Beijing time unless given")
+    p.add_argument("--until", help="the last day (inclusive) or an exclusive time (default: now)")
+    p.add_argument("--sentiment", choices=["negative", "neutral", "positive"], help="only this sentiment")
+    p.add_argument("--format", choices=["csv", "xlsx", "jsonl"], help="default: from -o's suffix, else csv")
+    p.add_argument("-o", "--output", help="file to write ('-' for stdout; default: yuqing-SCHEME-DATES.FORMAT)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("alerts", help="alert checks")
     asub = p.add_subparsers(dest="alerts_command", required=True)
