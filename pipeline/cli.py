@@ -51,13 +51,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     from crawlers.dates import now_shanghai
     from pipeline.importer import import_jsonl, parse_mapping
     from pipeline.processor import Processor
+    from pipeline.progress import progress
     from pipeline.store import store_for
 
     settings = _settings(args)
     mapping = parse_mapping(args.map)
+    path = Path(args.file)
+    total = _count_lines(path)
     store = store_for(settings)
     try:
-        report = import_jsonl(Path(args.file), Processor(settings), store, now_shanghai(), mapping)
+        report = import_jsonl(path, Processor(settings), store, now_shanghai(), mapping,
+                              wrap=lambda raws: progress(raws, total=total, desc="import", quiet=args.quiet))
     finally:
         store.close()
     for number, why in report.bad_lines[:50]:
@@ -71,6 +75,15 @@ def cmd_import(args: argparse.Namespace) -> int:
         print("  duplicate_id: lines with an id (or URL) already seen in this file; the later line was kept",
               file=sys.stderr)
     return 0 if report.lines and not report.bad_lines else (0 if report.batch.kept else 1)
+
+
+def _count_lines(path: Path) -> int | None:
+    """Lines in a file, for the progress bar's total (None when it cannot be read: import says why)."""
+    try:
+        with path.open("rb") as fh:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    except OSError:
+        return None
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -141,6 +154,7 @@ def cmd_alerts_check(args: argparse.Namespace) -> int:
 
 def cmd_alerts_backtest(args: argparse.Namespace) -> int:
     from alerts.backtest import backtest
+    from pipeline.progress import progress
     from pipeline.store import store_for
 
     settings = _settings(args)
@@ -155,7 +169,9 @@ def cmd_alerts_backtest(args: argparse.Namespace) -> int:
         until = _day(args.until, tz) if args.until else span[1]
         schemes = [settings.scheme(args.scheme)] if args.scheme else settings.schemes
         for scheme in schemes:
-            report = backtest(settings, store, scheme, since, until)
+            report = backtest(settings, store, scheme, since, until,
+                              wrap=lambda ends, s=scheme: progress(ends, total=len(ends), desc=s.id, unit="window",
+                                                                   quiet=args.quiet))
             hours = scheme.alert.window.total_seconds() / 3600
             window = f"{hours / 24:g} day(s)" if hours >= 24 else f"{hours:g} hour(s)"
             print(f"== {scheme.name} ({scheme.id}): window {window}, {len(report.results)} windows")
@@ -351,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--map", action="append", default=[], metavar="OURS=THEIRS",
                    help="field mapping, e.g. --map text=content --map published_at=time")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", parents=[common], help="posts as CSV (utf-8-sig, for Excel), XLSX or JSON Lines")
@@ -375,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--scheme", help="one scheme id (default: all)")
     b.add_argument("--since", help="YYYY-MM-DD (default: the oldest post)")
     b.add_argument("--until", help="YYYY-MM-DD (default: the newest post)")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_alerts_backtest)
 
     p = sub.add_parser("es", help="Elasticsearch")

@@ -6,6 +6,7 @@ import io
 import json
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -18,16 +19,22 @@ from pipeline.store.sqlite import SQLiteStore
 from tests.conftest import run_yuqing, write_config
 
 SCHEMES = "schemes:\n  - {id: shop, name: 门店服务, any: [门店, 退款, 投诉]}\n"
+TZ = ZoneInfo("Asia/Shanghai")
 B10_RAW = "\ufeff质量太差🔥😡[怒]\u200b，某门店拒绝退款 电话13812345678"
 B10_STORED = "质量太差🔥😡[怒]，某门店拒绝退款 电话<PHONE>"
 
 
 @pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def processor(tmp_path_factory: pytest.TempPathFactory) -> Processor:
+    tmp = tmp_path_factory.mktemp("proc")
+    return Processor(load_settings(write_config(tmp, sources="sources: []\n", schemes=SCHEMES)))
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory, processor: Processor) -> Path:
     """A store with posts analysed by the real Processor (cleaning, redaction, sentiment, schemes)."""
     tmp = tmp_path_factory.mktemp("export")
     cfg = write_config(tmp, sources="sources: []\n", schemes=SCHEMES)
-    settings = load_settings(cfg)
     raw = [{"platform": "weibo", "source": "微博", "platform_id": "1", "text": B10_RAW, "author": "用户A",
             "published_at": "2024-05-01T08:00:00+08:00", "engagement": {"reposts": 4, "attitudes": 6}},
            {"platform": "rss", "source": "本地新闻", "platform_id": "2", "title": "门店投诉",
@@ -35,7 +42,7 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
            {"platform": "rss", "source": "本地新闻", "platform_id": "3", "text": "门店退款太慢了",
             "published_at": "2024-05-03T00:00:00+08:00"}]
     store = SQLiteStore(tmp / "yuqing.db")
-    store.upsert_posts(Processor(settings).process(raw))
+    store.upsert_posts(processor.process(raw))
     store.close()
     return cfg
 
@@ -123,3 +130,27 @@ def test_progress_bar_only_on_a_terminal() -> None:
     quiet = _Tty()
     list(progress(range(5), total=5, stream=quiet, quiet=True))
     assert quiet.getvalue() == ""
+
+
+def test_import_and_backtest_report_every_item_to_their_progress_bars(processor: Processor, tmp_path: Path) -> None:
+    from alerts.backtest import backtest
+    from pipeline.importer import import_jsonl
+
+    src = tmp_path / "hotline.jsonl"
+    src.write_text("".join(json.dumps({"text": f"门店投诉{i}", "published_at": f"2024-05-{1 + i:02d}T10:00:00+08:00"},
+                                      ensure_ascii=False) + "\n" for i in range(7)), encoding="utf-8")
+    seen: list = []
+
+    def wrap(items):
+        for item in items:
+            seen.append(item)
+            yield item
+
+    store = SQLiteStore(":memory:")
+    report = import_jsonl(src, processor, store, datetime(2024, 6, 1, tzinfo=TZ), wrap=wrap)
+    assert len(seen) == report.lines == 7 and store.count_posts() == 7
+    seen.clear()
+    settings = processor.settings
+    result = backtest(settings, store, settings.scheme("shop"), datetime(2024, 5, 1, tzinfo=TZ),
+                      datetime(2024, 5, 7, tzinfo=TZ), wrap=wrap)
+    assert len(seen) == len(result.results) == 7
