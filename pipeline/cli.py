@@ -10,7 +10,7 @@ import argparse
 import json
 import logging
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from pipeline.config import DEFAULT_CONFIG, Settings, load_settings
@@ -117,6 +117,29 @@ def cmd_export(args: argparse.Namespace) -> int:
         store.close()
     cut = f"; {result.cut_cells} text cell(s) cut at Excel's 32,767 characters" if result.cut_cells else ""
     print(f"{out or 'stdout'}: {result.rows} posts ({fmt}) in {result.seconds:.1f}s{cut}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import time
+
+    from pipeline.frame import post_filter
+    from pipeline.report import write_report
+    from pipeline.store import store_for
+
+    started = time.perf_counter()
+    settings = _settings(args)
+    settings.scheme(args.scheme)  # an unknown id is an error naming the known ones
+    flt = post_filter(settings.tz, since=args.since, until=args.until)
+    store = store_for(settings, create=False)
+    try:
+        paths = write_report(settings, store, args.scheme, flt.start, flt.end, Path(args.output))
+    finally:
+        store.close()
+    for kind in ("html", "pdf", "png"):
+        print(paths[kind])
+    print(f"舆情报告 {args.scheme} {flt.start:%Y-%m-%d} … {flt.end - timedelta(seconds=1):%Y-%m-%d}: "
+          f"{time.perf_counter() - started:.1f}s", file=sys.stderr)
     return 0
 
 
@@ -379,6 +402,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="file to write ('-' for stdout; default: yuqing-SCHEME-DATES.FORMAT)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", parents=[common], help="the period report (舆情报告) as HTML and PDF")
+    p.add_argument("--scheme", required=True, help="scheme id")
+    p.add_argument("--since", required=True, help="first day, YYYY-MM-DD (Beijing time)")
+    p.add_argument("--until", required=True, help="last day, YYYY-MM-DD (inclusive)")
+    p.add_argument("-o", "--output", default="reports", help="folder for the files (default: %(default)s)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("alerts", help="alert checks")
     asub = p.add_subparsers(dest="alerts_command", required=True)
