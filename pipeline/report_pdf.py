@@ -41,7 +41,7 @@ def render_pdf(data: dict[str, Any]) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     _register()
     missing = _missing_glyphs(data)
@@ -59,7 +59,7 @@ def render_pdf(data: dict[str, Any]) -> bytes:
         return Paragraph(text, style)
 
     def table(rows: list[list[Any]], widths: list[float], numeric_from: int = 99) -> Table:
-        cells = [[c if isinstance(c, Paragraph) else p(escape(str(c)), small) for c in row] for row in rows]
+        cells = [[c if isinstance(c, Flowable) else p(escape(str(c)), small) for c in row] for row in rows]
         t = Table(cells, colWidths=[w * mm for w in widths], repeatRows=1)
         style = [("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#bbbbbb")),
                  ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f0f1f3")),
@@ -104,7 +104,7 @@ def render_pdf(data: dict[str, Any]) -> bytes:
                 content += f' <link href="{href}" color="blue">原文</link>'
             rows.append([i, p(escape(post["when"]).replace(" (", "<br/>("), small),
                          f"{post['source']}（{post['platform']}）", p(content, small), post["label"], post["reach"]])
-        story.append(table(rows, [7, 30, 24, 82, 11, 14], numeric_from=5))
+        story.append(table(rows, [8, 30, 24, 81, 11, 14], numeric_from=5))
     else:
         story.append(p("周期内无相关信息。"))
     story += [

@@ -88,6 +88,7 @@ def test_report_html_and_pdf(config: Path, tmp_path: Path, capsys) -> None:
     text = "".join(page.extract_text() for page in reader.pages)
     for phrase in ("舆情报告：供水服务", "负面舆情趋势", "研判与建议", "本地新闻网", "2024-05-05 00:00 (UTC+8)"):
         assert phrase in text, phrase
+    assert "Spacer(" not in text  # the analyst's box is empty, not a printed Python object
     fonts = {}
     for page in reader.pages:
         for font in page["/Resources"]["/Font"].values():
