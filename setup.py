@@ -9,7 +9,7 @@ setup(
     python_requires=">=3.11",
     packages=find_namespace_packages(include=["crawlers*", "nlp*", "pipeline*", "alerts*"]),
     include_package_data=True,
-    package_data={"": ["*.j2", "*.jsonl", "*.md", "*.json", "*.safetensors"]},
+    package_data={"": ["*.j2", "*.jsonl", "*.md", "*.json", "*.safetensors", "*.ttf", "OFL.txt"]},
     install_requires=[
         "torch==2.13.0",
         "transformers==5.25.0",
@@ -28,9 +28,16 @@ setup(
         "elasticsearch==8.19.3",
         "APScheduler>=3.10,<4",
         "SQLAlchemy>=2,<3",
+        # the analyst's desk: DataFrames, exports, PDF reports, progress bars
+        "pandas==3.1.1",
+        "openpyxl==3.1.5",
+        "reportlab==5.1.0",
+        "tqdm==4.70.1",
     ],
     extras_require={
-        "dev": ["pytest>=8", "aiosmtpd>=1.4", "ruff>=0.8", "osmem-server==0.1.6"],
+        "dev": ["pytest>=8", "aiosmtpd>=1.4", "ruff>=0.8", "osmem-server==0.1.6",
+                # report checks (render, fonts, text) and notebook execution
+                "pypdf==7.1.0", "pypdfium2==5.15.2", "nbclient==0.11.0", "nbformat==5.11.1", "ipykernel==7.4.0"],
     },
     entry_points={"console_scripts": ["yuqing=pipeline.cli:main"]},
 )

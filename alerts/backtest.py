@@ -9,6 +9,7 @@ Analysts see what would have fired, what the cooldown would have suppressed, and
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,12 +63,17 @@ class BacktestReport:
         return Counter(r.outcome for _, r in self.results)
 
 
-def backtest(settings: Settings, store: Store, scheme: Scheme, since: datetime, until: datetime) -> BacktestReport:
+def backtest(settings: Settings, store: Store, scheme: Scheme, since: datetime, until: datetime,
+             wrap: Callable[[Iterable[datetime]], Iterable[datetime]] | None = None) -> BacktestReport:
+    """``wrap`` wraps the window ends (the CLI's progress bar)."""
     checker = AlertChecker(settings, ShadowAlerts(store), SilentNotifier())  # type: ignore[arg-type]
     window = scheme.alert.window
+    ends = []
     t = window_start(since, window, settings.tz) + window
-    report = BacktestReport()
     while t <= until + window:
-        report.results.append((t - window, checker.check_scheme(scheme, t - timedelta(seconds=1))))
+        ends.append(t)
         t += window
+    report = BacktestReport()
+    for t in wrap(ends) if wrap else ends:
+        report.results.append((t - window, checker.check_scheme(scheme, t - timedelta(seconds=1))))
     return report

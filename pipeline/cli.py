@@ -10,7 +10,7 @@ import argparse
 import json
 import logging
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from pipeline.config import DEFAULT_CONFIG, Settings, load_settings
@@ -51,13 +51,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     from crawlers.dates import now_shanghai
     from pipeline.importer import import_jsonl, parse_mapping
     from pipeline.processor import Processor
+    from pipeline.progress import progress
     from pipeline.store import store_for
 
     settings = _settings(args)
     mapping = parse_mapping(args.map)
+    path = Path(args.file)
+    total = _count_lines(path)
     store = store_for(settings)
     try:
-        report = import_jsonl(Path(args.file), Processor(settings), store, now_shanghai(), mapping)
+        report = import_jsonl(path, Processor(settings), store, now_shanghai(), mapping,
+                              wrap=lambda raws: progress(raws, total=total, desc="import", quiet=args.quiet))
     finally:
         store.close()
     for number, why in report.bad_lines[:50]:
@@ -71,6 +75,72 @@ def cmd_import(args: argparse.Namespace) -> int:
         print("  duplicate_id: lines with an id (or URL) already seen in this file; the later line was kept",
               file=sys.stderr)
     return 0 if report.lines and not report.bad_lines else (0 if report.batch.kept else 1)
+
+
+def _count_lines(path: Path) -> int | None:
+    """Lines in a file, for the progress bar's total (None when it cannot be read: import says why)."""
+    try:
+        with path.open("rb") as fh:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    except OSError:
+        return None
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pipeline.export import FORMATS, export_posts
+    from pipeline.frame import post_filter
+    from pipeline.progress import progress
+    from pipeline.store import store_for
+
+    settings = _settings(args)
+    if args.scheme:
+        settings.scheme(args.scheme)  # an unknown id is an error naming the known ones
+    fmt = args.format
+    if fmt is None:
+        suffix = Path(args.output).suffix.lstrip(".").lower() if args.output and args.output != "-" else ""
+        fmt = suffix if suffix in FORMATS else "csv"
+    flt = post_filter(settings.tz, scheme=args.scheme, since=args.since, until=args.until, sentiment=args.sentiment)
+    if args.output == "-":
+        out = None
+    elif args.output:
+        out = Path(args.output)
+    else:
+        stamp = f"{flt.start:%Y%m%d}-{flt.end:%Y%m%d}" if flt.end else f"{flt.start:%Y%m%d}"
+        out = Path(f"yuqing-{args.scheme or 'all'}-{stamp}.{fmt}")
+    store = store_for(settings, create=False)
+    try:
+        total = store.count_matching(flt)
+        result = export_posts(store, flt, fmt, out, tz=settings.tz,
+                              scheme_names={s.id: s.name for s in settings.schemes},
+                              wrap=lambda posts: progress(posts, total=total, desc="export", quiet=args.quiet))
+    finally:
+        store.close()
+    cut = f"; {result.cut_cells} text cell(s) cut at Excel's 32,767 characters" if result.cut_cells else ""
+    print(f"{out or 'stdout'}: {result.rows} posts ({fmt}) in {result.seconds:.1f}s{cut}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import time
+
+    from pipeline.frame import post_filter
+    from pipeline.report import write_report
+    from pipeline.store import store_for
+
+    started = time.perf_counter()
+    settings = _settings(args)
+    settings.scheme(args.scheme)  # an unknown id is an error naming the known ones
+    flt = post_filter(settings.tz, since=args.since, until=args.until)
+    store = store_for(settings, create=False)
+    try:
+        paths = write_report(settings, store, args.scheme, flt.start, flt.end, Path(args.output))
+    finally:
+        store.close()
+    for kind in ("html", "pdf", "png"):
+        print(paths[kind])
+    print(f"舆情报告 {args.scheme} {flt.start:%Y-%m-%d} … {flt.end - timedelta(seconds=1):%Y-%m-%d}: "
+          f"{time.perf_counter() - started:.1f}s", file=sys.stderr)
+    return 0
 
 
 def cmd_alerts_check(args: argparse.Namespace) -> int:
@@ -107,6 +177,7 @@ def cmd_alerts_check(args: argparse.Namespace) -> int:
 
 def cmd_alerts_backtest(args: argparse.Namespace) -> int:
     from alerts.backtest import backtest
+    from pipeline.progress import progress
     from pipeline.store import store_for
 
     settings = _settings(args)
@@ -121,7 +192,9 @@ def cmd_alerts_backtest(args: argparse.Namespace) -> int:
         until = _day(args.until, tz) if args.until else span[1]
         schemes = [settings.scheme(args.scheme)] if args.scheme else settings.schemes
         for scheme in schemes:
-            report = backtest(settings, store, scheme, since, until)
+            report = backtest(settings, store, scheme, since, until,
+                              wrap=lambda ends, s=scheme: progress(ends, total=len(ends), desc=s.id, unit="window",
+                                                                   quiet=args.quiet))
             hours = scheme.alert.window.total_seconds() / 3600
             window = f"{hours / 24:g} day(s)" if hours >= 24 else f"{hours:g} hour(s)"
             print(f"== {scheme.name} ({scheme.id}): window {window}, {len(report.results)} windows")
@@ -346,7 +419,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--map", action="append", default=[], metavar="OURS=THEIRS",
                    help="field mapping, e.g. --map text=content --map published_at=time")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", parents=[common], help="posts as CSV (utf-8-sig, for Excel), XLSX or JSON Lines")
+    p.add_argument("--scheme", help="one scheme id (default: every post)")
+    p.add_argument("--since", required=True, help="YYYY-MM-DD or 'YYYY-MM-DD HH:MM', Beijing time unless given")
+    p.add_argument("--until", help="the last day (inclusive) or an exclusive time (default: now)")
+    p.add_argument("--sentiment", choices=["negative", "neutral", "positive"], help="only this sentiment")
+    p.add_argument("--format", choices=["csv", "xlsx", "jsonl"], help="default: from -o's suffix, else csv")
+    p.add_argument("-o", "--output", help="file to write ('-' for stdout; default: yuqing-SCHEME-DATES.FORMAT)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", parents=[common], help="the period report (舆情报告) as HTML and PDF")
+    p.add_argument("--scheme", required=True, help="scheme id")
+    p.add_argument("--since", required=True, help="first day, YYYY-MM-DD (Beijing time)")
+    p.add_argument("--until", required=True, help="last day, YYYY-MM-DD (inclusive)")
+    p.add_argument("-o", "--output", default="reports", help="folder for the files (default: %(default)s)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("alerts", help="alert checks")
     asub = p.add_subparsers(dest="alerts_command", required=True)
@@ -360,6 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--scheme", help="one scheme id (default: all)")
     b.add_argument("--since", help="YYYY-MM-DD (default: the oldest post)")
     b.add_argument("--until", help="YYYY-MM-DD (default: the newest post)")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_alerts_backtest)
 
     p = sub.add_parser("es", help="Elasticsearch")

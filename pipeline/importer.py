@@ -9,7 +9,7 @@ lines are imported.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -90,7 +90,9 @@ def parse_mapping(items: list[str]) -> dict[str, str]:
 
 
 def import_jsonl(path: Path, processor: Processor, store: Store, now: datetime,
-                 mapping: dict[str, str] | None = None, batch_size: int = 256) -> ImportReport:
+                 mapping: dict[str, str] | None = None, batch_size: int = 256,
+                 wrap: Callable[[Iterable[dict[str, Any]]], Iterable[dict[str, Any]]] | None = None) -> ImportReport:
+    """``wrap`` wraps the stream of read posts (the CLI's progress bar)."""
     report = ImportReport()
     book = StoryBook(processor.settings, store)
     batch: list[dict[str, Any]] = []
@@ -102,7 +104,8 @@ def import_jsonl(path: Path, processor: Processor, store: Store, now: datetime,
         report.written.updated += result.updated
         batch.clear()
 
-    for raw in read_jsonl(path, mapping or {}, now, report, default_source=path.stem):
+    raws: Iterable[dict[str, Any]] = read_jsonl(path, mapping or {}, now, report, default_source=path.stem)
+    for raw in wrap(raws) if wrap else raws:
         batch.append(raw)
         if len(batch) >= batch_size:
             flush()

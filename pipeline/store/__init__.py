@@ -7,7 +7,7 @@ loaded configuration.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -48,6 +48,50 @@ class AlertRecord:
     updated_at: datetime | None = None
 
 
+Terms = str | Sequence[str] | None
+
+
+def _terms(value: Terms) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@dataclass(frozen=True)
+class PostFilter:
+    """Which posts a read wants; every store turns it into its own server-side query.
+
+    ``label``, ``platform`` and ``source`` take one value or several (any of them);
+    ``start``/``end`` are aware datetimes, ``[start, end)`` on ``published_at``;
+    ``query`` searches the jieba tokens (all words must occur).
+    """
+
+    scheme: str | None = None
+    label: Terms = None
+    start: datetime | None = None
+    end: datetime | None = None
+    platform: Terms = None
+    source: Terms = None
+    query: str | None = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return _terms(self.label)
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        return _terms(self.platform)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return _terms(self.source)
+
+
+# What ``histogram(by=...)`` and ``term_counts(field=...)`` may group on.
+GROUP_FIELDS = ("label", "platform", "source")
+TERM_FIELDS = ("keywords", "source", "platform", "author", "schemes")
+
+
 class Store(Protocol):
     """What the Processor, the alert checker and the notebooks need from a store."""
 
@@ -59,6 +103,25 @@ class Store(Protocol):
                    end: datetime | None = None, limit: int | None = None, order: str = "published",
                    query: str | None = None) -> list[Post]:
         """Posts matching all filters; ``query`` searches the jieba tokens; ``order``: published|oldest|reach."""
+        ...
+
+    def iter_posts(self, flt: PostFilter | None = None, *, order: str = "oldest", limit: int | None = None,
+                   batch_size: int = 1000) -> Iterator[Post]:
+        """Every matching post, fetched in batches (large pulls: point-in-time / keyset pages)."""
+        ...
+
+    def count_matching(self, flt: PostFilter | None = None) -> int:
+        """How many posts ``flt`` selects, counted by the store."""
+        ...
+
+    def histogram(self, flt: PostFilter | None = None, *, window: timedelta, tz: ZoneInfo,
+                  by: str | None = None) -> dict[tuple[datetime, str | None], int]:
+        """Posts per ``window`` (aligned in ``tz``) and per ``by`` value (one of GROUP_FIELDS)."""
+        ...
+
+    def term_counts(self, flt: PostFilter | None = None, *, field: str = "keywords",
+                    size: int = 20) -> list[tuple[str, int]]:
+        """The most frequent values of ``field`` (one of TERM_FIELDS) among matching posts."""
         ...
 
     def window_counts(self, *, start: datetime, end: datetime, window: timedelta, tz: ZoneInfo,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from elasticsearch.helpers import streaming_bulk
 
 from pipeline.config import ElasticConfig
 from pipeline.errors import ConfigError, StoreUnavailable
-from pipeline.store import AlertRecord, Post, WriteResult
+from pipeline.store import GROUP_FIELDS, TERM_FIELDS, AlertRecord, Post, PostFilter, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,11 @@ def index_for(published_at: str | None) -> str:
 
 def _iso(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_KEEP_ALIVE = "2m"  # per page: a slow consumer (a notebook, an export) keeps the snapshot alive
+_SORT = {"published": [{"published_at": "desc"}], "oldest": [{"published_at": "asc"}],
+         "reach": [{"reach": "desc"}, {"published_at": "desc"}]}
 
 
 def _interval(window: timedelta) -> dict[str, str]:
@@ -184,46 +189,181 @@ class ElasticStore:
         except NotFoundError:
             return 0
 
-    def _filters(self, scheme: str | None, label: str | None, start: datetime | None,
-                 end: datetime | None, query: str | None = None) -> dict[str, Any]:
+    def _filters(self, flt: PostFilter) -> dict[str, Any]:
+        """The bool filter for a PostFilter; every read of posts goes through here."""
         must: list[dict[str, Any]] = []
-        if scheme:
-            must.append({"term": {"schemes": scheme}})
-        if label:
-            must.append({"term": {"sentiment.label": label}})
-        if start or end:
+        if flt.scheme:
+            must.append({"term": {"schemes": flt.scheme}})
+        for field, values in (("sentiment.label", flt.labels), ("platform", flt.platforms), ("source", flt.sources)):
+            if len(values) == 1:
+                must.append({"term": {field: values[0]}})
+            elif values:
+                must.append({"terms": {field: list(values)}})
+        if flt.start or flt.end:
             rng: dict[str, str] = {}
-            if start:
-                rng["gte"] = _iso(start)
-            if end:
-                rng["lt"] = _iso(end)
+            if flt.start:
+                rng["gte"] = _iso(flt.start)
+            if flt.end:
+                rng["lt"] = _iso(flt.end)
             must.append({"range": {"published_at": rng}})
-        if query:
-            must.append({"match": {"tokens": {"query": query, "operator": "and"}}})
+        if flt.query:
+            must.append({"match": {"tokens": {"query": flt.query, "operator": "and"}}})
         return {"bool": {"filter": must}}
 
     def find_posts(self, *, scheme: str | None = None, label: str | None = None, start: datetime | None = None,
                    end: datetime | None = None, limit: int | None = None, order: str = "published",
                    query: str | None = None) -> list[Post]:
-        sort = {"published": [{"published_at": "desc"}], "oldest": [{"published_at": "asc"}],
-                "reach": [{"reach": "desc"}, {"published_at": "desc"}]}[order]
-        res = self._search(POSTS_ALIAS, query=self._filters(scheme, label, start, end, query), sort=sort,
+        flt = PostFilter(scheme=scheme, label=label, start=start, end=end, query=query)
+        res = self._search(POSTS_ALIAS, query=self._filters(flt), sort=_SORT[order],
                            size=min(limit or 10_000, 10_000))
         return [h["_source"] for h in res["hits"]["hits"]]
+
+    def iter_posts(self, flt: PostFilter | None = None, *, order: str = "oldest", limit: int | None = None,
+                   batch_size: int = 1000, paging: str = "pit") -> Iterator[Post]:
+        """Matching posts, ``batch_size`` per request, over a point-in-time with ``search_after``
+        (a consistent snapshot however long the caller takes); a server without point-in-time
+        gets a scroll instead. The filter runs server-side; ``id`` breaks ties in the sort."""
+        query = self._filters(flt or PostFilter())
+        sort = [*_SORT[order], {"id": "asc"}]
+        pit = self._open_pit() if paging == "pit" else None
+        if pit is None:
+            yield from self._scroll(query, sort, limit, batch_size)
+            return
+        seen, after = 0, None
+        try:
+            while limit is None or seen < limit:
+                size = batch_size if limit is None else min(batch_size, limit - seen)
+                body: dict[str, Any] = {"pit": {"id": pit, "keep_alive": _KEEP_ALIVE}, "query": query,
+                                        "sort": sort, "size": size, "track_total_hits": False}
+                if after is not None:
+                    body["search_after"] = after
+                try:
+                    res = self.es.search(**body).body
+                except _DOWN as exc:
+                    raise StoreUnavailable(f"{self.url}: {exc}") from exc
+                pit = res.get("pit_id") or pit
+                hits = res["hits"]["hits"]
+                if not hits:
+                    break
+                for h in hits:
+                    yield h["_source"]
+                seen += len(hits)
+                after = hits[-1]["sort"]
+        finally:
+            self._close_pit(pit)
+
+    def _open_pit(self) -> str | None:
+        """A point-in-time over the posts alias, in this server's dialect; None where unsupported."""
+        try:
+            if self.config.compat == "opensearch":
+                res = self.es.perform_request("POST", f"/{POSTS_ALIAS}/_search/point_in_time",
+                                              params={"keep_alive": _KEEP_ALIVE},
+                                              headers={"accept": "application/json"})
+                return res.body["pit_id"]
+            return self.es.open_point_in_time(index=POSTS_ALIAS, keep_alive=_KEEP_ALIVE,
+                                              ignore_unavailable=True).body["id"]
+        except NotFoundError:
+            return None
+        except ApiError as exc:
+            log.info("no point-in-time on %s (HTTP %s); paging with scroll", self.url, exc.status_code)
+            return None
+        except _DOWN as exc:
+            raise StoreUnavailable(f"{self.url}: {exc}") from exc
+
+    def _close_pit(self, pit: str) -> None:
+        try:
+            if self.config.compat == "opensearch":
+                self.es.perform_request("DELETE", "/_search/point_in_time", body={"pit_id": [pit]},
+                                        headers={"accept": "application/json", "content-type": "application/json"})
+            else:
+                self.es.close_point_in_time(id=pit)
+        except (ApiError, *_DOWN) as exc:  # it expires by itself after keep_alive
+            log.debug("closing point-in-time failed: %s", exc)
+
+    def _scroll(self, query: dict[str, Any], sort: list[dict[str, Any]], limit: int | None,
+                batch_size: int) -> Iterator[Post]:
+        seen, scroll_id = 0, None
+        try:
+            try:
+                res = self.es.search(index=POSTS_ALIAS, query=query, sort=sort, size=batch_size, scroll=_KEEP_ALIVE,
+                                     ignore_unavailable=True, allow_no_indices=True).body
+            except NotFoundError:
+                return
+            while True:
+                scroll_id = res.get("_scroll_id") or scroll_id
+                hits = res["hits"]["hits"]
+                if not hits:
+                    return
+                for h in hits:
+                    if limit is not None and seen >= limit:
+                        return
+                    seen += 1
+                    yield h["_source"]
+                if scroll_id is None:
+                    return
+                res = self.es.scroll(scroll_id=scroll_id, scroll=_KEEP_ALIVE).body
+        except _DOWN as exc:
+            raise StoreUnavailable(f"{self.url}: {exc}") from exc
+        finally:
+            if scroll_id:
+                try:
+                    self.es.clear_scroll(scroll_id=scroll_id)
+                except (ApiError, *_DOWN) as exc:
+                    log.debug("clearing scroll failed: %s", exc)
+
+    def count_matching(self, flt: PostFilter | None = None) -> int:
+        try:
+            return self.es.count(index=POSTS_ALIAS, query=self._filters(flt or PostFilter()),
+                                 ignore_unavailable=True, allow_no_indices=True)["count"]
+        except NotFoundError:
+            return 0
+        except _DOWN as exc:
+            raise StoreUnavailable(f"{self.url}: {exc}") from exc
+
+    def histogram(self, flt: PostFilter | None = None, *, window: timedelta, tz: ZoneInfo,
+                  by: str | None = None) -> dict[tuple[datetime, str | None], int]:
+        """``date_histogram`` with ``time_zone`` (B17), a ``terms`` sub-aggregation per group."""
+        fields = {"label": "sentiment.label", "platform": "platform", "source": "source"}
+        if by is not None and by not in fields:
+            raise ValueError(f"histogram by {by!r}: use one of {', '.join(GROUP_FIELDS)}")
+        hist: dict[str, Any] = {"date_histogram": {"field": "published_at", "time_zone": str(tz),
+                                                   "min_doc_count": 1, **_interval(window)}}
+        if by:
+            hist["aggs"] = {"g": {"terms": {"field": fields[by], "size": 1000}}}
+        res = self._search(POSTS_ALIAS, size=0, query=self._filters(flt or PostFilter()), aggs={"w": hist})
+        out: dict[tuple[datetime, str | None], int] = {}
+        for b in (res.get("aggregations") or {}).get("w", {}).get("buckets", []):
+            start = datetime.fromtimestamp(b["key"] / 1000, UTC).astimezone(tz)
+            if by:
+                for g in b["g"]["buckets"]:
+                    out[(start, g["key"])] = g["doc_count"]
+            else:
+                out[(start, None)] = b["doc_count"]
+        return out
+
+    def term_counts(self, flt: PostFilter | None = None, *, field: str = "keywords",
+                    size: int = 20) -> list[tuple[str, int]]:
+        if field not in TERM_FIELDS:
+            raise ValueError(f"term_counts field {field!r}: use one of {', '.join(TERM_FIELDS)}")
+        res = self._search(POSTS_ALIAS, size=0, query=self._filters(flt or PostFilter()),
+                           aggs={"t": {"terms": {"field": field, "size": size,
+                                                 "order": [{"_count": "desc"}, {"_key": "asc"}]}}})
+        return [(b["key"], b["doc_count"]) for b in (res.get("aggregations") or {}).get("t", {}).get("buckets", [])]
 
     def window_counts(self, *, start: datetime, end: datetime, window: timedelta, tz: ZoneInfo,
                       scheme: str | None = None, label: str | None = None,
                       stories: bool = False) -> dict[datetime, int]:
         """Server-side ``date_histogram`` with the analysts' time zone (field report B17);
         with ``stories`` a cardinality of ``cluster`` per window (exact below 3,000 stories)."""
+        flt = PostFilter(scheme=scheme, label=label, start=start, end=end)
+        if not stories:
+            return {start: n for (start, _), n in self.histogram(flt, window=window, tz=tz).items()}
         histogram: dict[str, Any] = {"date_histogram": {"field": "published_at", "time_zone": str(tz),
-                                                        "min_doc_count": 1, **_interval(window)}}
-        if stories:
-            histogram["aggs"] = {"s": {"cardinality": {"field": "cluster", "precision_threshold": 3000}}}
-        res = self._search(POSTS_ALIAS, size=0, query=self._filters(scheme, label, start, end), aggs={"w": histogram})
+                                                        "min_doc_count": 1, **_interval(window)},
+                                     "aggs": {"s": {"cardinality": {"field": "cluster", "precision_threshold": 3000}}}}
+        res = self._search(POSTS_ALIAS, size=0, query=self._filters(flt), aggs={"w": histogram})
         buckets = (res.get("aggregations") or {}).get("w", {}).get("buckets", [])
-        return {datetime.fromtimestamp(b["key"] / 1000, UTC).astimezone(tz): b["s"]["value"] if stories
-                else b["doc_count"] for b in buckets}
+        return {datetime.fromtimestamp(b["key"] / 1000, UTC).astimezone(tz): b["s"]["value"] for b in buckets}
 
     # -- stories -------------------------------------------------------------
     def cluster_assignments(self, ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
@@ -326,7 +466,8 @@ class ElasticStore:
     def significant_terms(self, *, scheme: str, start: datetime, end: datetime,
                           size: int = 10) -> list[tuple[str, int]]:
         """Keywords over-represented among a window's negative posts, computed server-side."""
-        res = self._search(POSTS_ALIAS, size=0, query=self._filters(scheme, "negative", start, end),
+        res = self._search(POSTS_ALIAS, size=0,
+                           query=self._filters(PostFilter(scheme=scheme, label="negative", start=start, end=end)),
                            aggs={"t": {"significant_terms": {"field": "keywords", "size": size}}})
         return [(b["key"], b["doc_count"]) for b in (res.get("aggregations") or {}).get("t", {}).get("buckets", [])]
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pipeline.errors import StoreUnavailable
-from pipeline.store import AlertRecord, Post, WriteResult
+from pipeline.store import GROUP_FIELDS, TERM_FIELDS, AlertRecord, Post, PostFilter, WriteResult
 from pipeline.timeutil import parse_utc, window_start
 
 SCHEMA = """
@@ -252,29 +252,67 @@ class SQLiteStore:
                    end: datetime | None = None, limit: int | None = None, order: str = "published",
                    query: str | None = None) -> list[Post]:
         """Posts filtered by scheme / label / [start, end) / FTS query; ``order``: published or reach."""
-        where, args = [], []
-        if scheme:
-            where.append("p.id IN (SELECT post_id FROM post_schemes WHERE scheme_id=?)")
-            args.append(scheme)
-        if label:
-            where.append("p.sentiment_label=?")
-            args.append(label)
-        if start:
-            where.append("p.published_ts>=?")
-            args.append(_ts(start))
-        if end:
-            where.append("p.published_ts<?")
-            args.append(_ts(end))
-        if query:
-            where.append("p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
-            args.append(query)
-        order_sql = {"published": "p.published_ts DESC", "reach": "p.reach DESC, p.published_ts DESC",
-                     "oldest": "p.published_ts ASC"}[order]
-        sql = "SELECT p.* FROM posts p" + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order_sql}"
+        where, args = _where(PostFilter(scheme=scheme, label=label, start=start, end=end, query=query))
+        sql = f"SELECT p.* FROM posts p{where} ORDER BY {_ORDER[order]}"
         if limit:
             sql += f" LIMIT {int(limit)}"
         with self._lock:
             return [_row_to_post(r) for r in self._db.execute(sql, args)]
+
+    def iter_posts(self, flt: PostFilter | None = None, *, order: str = "oldest", limit: int | None = None,
+                   batch_size: int = 1000) -> Iterator[Post]:
+        """Matching posts in batches: the ordered rowids are read once (a consistent list of
+        integers), then rows are fetched ``batch_size`` at a time, so the lock is never held
+        while the caller works and other threads keep writing."""
+        where, args = _where(flt or PostFilter())
+        sql = f"SELECT p.rowid FROM posts p{where} ORDER BY {_ORDER[order]}"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            rowids = [r[0] for r in self._db.execute(sql, args)]
+        for i in range(0, len(rowids), batch_size):
+            chunk = rowids[i:i + batch_size]
+            with self._lock:
+                rows = {r["rowid"]: r for r in self._db.execute(
+                    f"SELECT rowid, * FROM posts WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)}
+            yield from (_row_to_post(rows[r]) for r in chunk if r in rows)  # deleted meanwhile: skipped
+
+    def count_matching(self, flt: PostFilter | None = None) -> int:
+        where, args = _where(flt or PostFilter())
+        with self._lock:
+            return self._db.execute(f"SELECT COUNT(*) FROM posts p{where}", args).fetchone()[0]
+
+    def histogram(self, flt: PostFilter | None = None, *, window: timedelta, tz: ZoneInfo,
+                  by: str | None = None) -> dict[tuple[datetime, str | None], int]:
+        """Counted in SQL per (second, group), bucketed with the same rule as ``window_counts`` (B17)."""
+        column = {None: "NULL", "label": "p.sentiment_label", "platform": "p.platform", "source": "p.source"}
+        if by not in column:
+            raise ValueError(f"histogram by {by!r}: use one of {', '.join(GROUP_FIELDS)}")
+        where, args = _where(flt or PostFilter())
+        where += (" AND " if where else " WHERE ") + "p.published_ts IS NOT NULL"
+        counts: dict[tuple[datetime, str | None], int] = {}
+        with self._lock:
+            rows = self._db.execute(f"SELECT p.published_ts, {column[by]}, COUNT(*) FROM posts p{where} "
+                                    "GROUP BY 1, 2", args).fetchall()
+        for ts, group, n in rows:
+            key = (window_start(datetime.fromtimestamp(ts, UTC), window, tz), group)
+            counts[key] = counts.get(key, 0) + n
+        return dict(sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")))
+
+    def term_counts(self, flt: PostFilter | None = None, *, field: str = "keywords",
+                    size: int = 20) -> list[tuple[str, int]]:
+        """Counted by SQLite (``json_each`` over the stored lists), one count per post."""
+        where, args = _where(flt or PostFilter())
+        if field in ("keywords", "schemes"):
+            sql = (f"SELECT j.value, COUNT(DISTINCT p.id) FROM posts p, json_each(p.{field}) j{where} "
+                   "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?")
+        elif field in ("source", "platform", "author"):
+            sql = (f"SELECT p.{field}, COUNT(*) FROM posts p{where}{' AND' if where else ' WHERE'} "
+                   f"p.{field} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?")
+        else:
+            raise ValueError(f"term_counts field {field!r}: use one of {', '.join(TERM_FIELDS)}")
+        with self._lock:
+            return [(t, n) for t, n in self._db.execute(sql, [*args, size])]
 
     def window_counts(self, *, start: datetime, end: datetime, window: timedelta, tz: ZoneInfo,
                       scheme: str | None = None, label: str | None = None,
@@ -501,6 +539,33 @@ class SQLiteStore:
             sql, args = sql + " WHERE source=?", [source]
         with self._lock:
             return [dict(r) for r in self._db.execute(sql + " ORDER BY id", args)]
+
+
+_ORDER = {"published": "p.published_ts DESC, p.id", "reach": "p.reach DESC, p.published_ts DESC, p.id",
+          "oldest": "p.published_ts ASC, p.id"}
+
+
+def _where(flt: PostFilter) -> tuple[str, list[Any]]:
+    """`` WHERE …`` (or "") and its arguments for a filter over ``posts p``."""
+    where: list[str] = []
+    args: list[Any] = []
+    if flt.scheme:
+        where.append("p.id IN (SELECT post_id FROM post_schemes WHERE scheme_id=?)")
+        args.append(flt.scheme)
+    for column, values in (("sentiment_label", flt.labels), ("platform", flt.platforms), ("source", flt.sources)):
+        if values:
+            where.append(f"p.{column} IN ({','.join('?' * len(values))})")
+            args.extend(values)
+    if flt.start:
+        where.append("p.published_ts>=?")
+        args.append(_ts(flt.start))
+    if flt.end:
+        where.append("p.published_ts<?")
+        args.append(_ts(flt.end))
+    if flt.query:
+        where.append("p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
+        args.append(flt.query)
+    return (" WHERE " + " AND ".join(where) if where else ""), args
 
 
 def _row_to_post(row: sqlite3.Row) -> Post:
