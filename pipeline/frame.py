@@ -11,8 +11,9 @@ times are tz-aware Asia/Shanghai, platform/source/sentiment are categoricals, en
 one int column per count, schemes and keywords are lists. Naive ``since``/``until`` are
 Beijing time; a bare ``until`` date includes that whole day.
 
-A ``category`` filter waits for the category field (issue 7); when posts carry extra
-fields they appear here as columns.
+``load_stories`` gives the stories (near-duplicate groups) the same way; posts carry
+their story in ``cluster``, so ``df.groupby("cluster")`` joins the two.
+When posts carry extra fields they appear here as columns.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import pandas as pd
 from pipeline.config import DEFAULT_CONFIG, Settings, load_settings, parse_duration
 from pipeline.errors import YuqingError
 from pipeline.store import AlertRecord, Post, PostFilter, Store, Terms, open_store, store_for
+from pipeline.stories import RUMOUR_ZH, VERIFICATION_ZH
 from pipeline.timeutil import parse_when
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -41,10 +43,10 @@ _ENGAGEMENT_KEYS = {"reposts": ("reposts",), "comments": ("comments",), "likes":
                     "views": ("views",)}
 POST_COLUMNS = ("id", "published_at", "platform", "source", "author", "title", "text", "url", "sentiment",
                 "sentiment_score", *ENGAGEMENT, "reach", "keywords", "schemes", "crawled_at", "published_precision",
-                "text_truncated", "dup_of", "cluster")
+                "text_truncated", "dup_of", "cluster", "category", "source_tier", "verification", "rumour")
 # Kept out of the frame: the search index's word list (tokens) and the raw nested dicts
 # already expanded into columns.
-_NOT_COLUMNS = {"tokens", "engagement", "first_seen_at", "platform_id", "sentiment_label"}
+_NOT_COLUMNS = {"tokens", "engagement", "first_seen_at", "platform_id", "sentiment_label", "lsh"}
 ALERT_COLUMNS = ("key", "scheme_id", "scheme_name", "kind", "level", "window_start", "window_end", "count",
                  "baseline", "threshold", "why", "status", "created_at", "payload")
 StoreLike = Store | Settings | str | Path | None
@@ -83,11 +85,14 @@ def opened(store_or_config: StoreLike = None) -> Iterator[tuple[Store, ZoneInfo]
 
 def post_filter(tz: ZoneInfo, *, scheme: str | None = None, since: Any = None, until: Any = None,
                 sentiment: Terms = None, platform: Terms = None, source: Terms = None,
-                query: str | None = None) -> PostFilter:
+                query: str | None = None, category: Terms = None, verification: Terms = None) -> PostFilter:
     """Analyst arguments → the store's filter; bad dates and labels raise YuqingError."""
     for label in (sentiment,) if isinstance(sentiment, str) else (sentiment or ()):
         if label not in LABELS:
             raise YuqingError(f"sentiment {label!r}: use one of {', '.join(LABELS)}")
+    for level in (verification,) if isinstance(verification, str) else (verification or ()):
+        if level not in VERIFICATION_ZH:
+            raise YuqingError(f"verification {level!r}: use one of {', '.join(VERIFICATION_ZH)}")
     try:
         start = parse_when(since, tz) if since is not None else None
         end = parse_when(until, tz, end=True) if until is not None else None
@@ -96,19 +101,20 @@ def post_filter(tz: ZoneInfo, *, scheme: str | None = None, since: Any = None, u
     if start and end and end <= start:
         raise YuqingError(f"until ({end.isoformat()}) is not after since ({start.isoformat()})")
     return PostFilter(scheme=scheme, label=sentiment, start=start, end=end, platform=platform, source=source,
-                      query=query)
+                      query=query, category=category, verification=verification)
 
 
 def load_posts(store_or_config: StoreLike = None, *, scheme: str | None = None, since: Any = None,
                until: Any = None, sentiment: Terms = None, platform: Terms = None, source: Terms = None,
-               query: str | None = None, limit: int | None = None, order: str = "oldest",
+               query: str | None = None, category: Terms = None, verification: Terms = None,
+               limit: int | None = None, order: str = "oldest",
                progress: Callable[[Iterable[Post]], Iterable[Post]] | None = None) -> pd.DataFrame:
     """Posts as a DataFrame (one row a post, oldest first); see the module docstring.
 
     ``progress`` wraps the stream of posts (e.g. a tqdm bar) for long pulls."""
     with opened(store_or_config) as (store, tz):
         flt = post_filter(tz, scheme=scheme, since=since, until=until, sentiment=sentiment, platform=platform,
-                          source=source, query=query)
+                          source=source, query=query, category=category, verification=verification)
         posts: Iterable[Post] = store.iter_posts(flt, order=order, limit=limit)
         return posts_frame(progress(posts) if progress else posts, tz)
 
@@ -132,13 +138,56 @@ def posts_frame(posts: Iterable[Post], tz: ZoneInfo = TZ) -> pd.DataFrame:
     for column in ("published_at", "crawled_at"):
         df[column] = pd.to_datetime(df[column].replace("", None), utc=True, format="ISO8601").dt.tz_convert(tz)
     df["sentiment"] = pd.Categorical(df["sentiment"], categories=LABELS)
-    for column in ("platform", "source"):
+    for column in ("platform", "source", "category", "source_tier"):
         df[column] = df[column].astype("category")
+    df["verification"] = pd.Categorical(df["verification"], categories=list(VERIFICATION_ZH))
+    df["rumour"] = pd.Categorical(df["rumour"], categories=list(RUMOUR_ZH))
     for column in (*ENGAGEMENT, "reach"):
         df[column] = df[column].fillna(0).astype("int64")
     df["sentiment_score"] = df["sentiment_score"].astype("float64")
     df["text_truncated"] = [v is True or v == 1 for v in df["text_truncated"]]
     for column in ("keywords", "schemes"):
+        df[column] = [list(v) if isinstance(v, list | tuple) else [] for v in df[column]]
+    return df
+
+
+STORY_COLUMNS = ("cluster", "title", "first_published_at", "last_published_at", "size", "copies", "n_sources",
+                 "sources", "platforms", "reach", "negative", "neutral", "positive", "category", "verification",
+                 "verification_reason", "rumour", "rumour_reason", "keywords", "schemes", "first_source",
+                 "first_url", "first_post_id", "debunked_by")
+
+
+def load_stories(store_or_config: StoreLike = None, *, scheme: str | None = None, since: Any = None,
+                 until: Any = None, rumour: str | None = None, min_size: int = 1, limit: int | None = None,
+                 order: str = "reach") -> pd.DataFrame:
+    """Stories active in ``[since, until)`` (first post before ``until``, last after ``since``),
+    biggest first (``order``: reach | negative | recent); the store does the filtering."""
+    if rumour is not None and rumour not in RUMOUR_ZH:
+        raise YuqingError(f"rumour {rumour!r}: use one of {', '.join(RUMOUR_ZH)}")
+    with opened(store_or_config) as (store, tz):
+        start = parse_when(since, tz) if since is not None else None
+        end = parse_when(until, tz, end=True) if until is not None else None
+        stories = store.find_stories(scheme=scheme, start=start, end=end, rumour=rumour, min_size=min_size,
+                                     limit=limit, order=order)
+    return stories_frame(stories, tz)
+
+
+def stories_frame(stories: Iterable[dict[str, Any]], tz: ZoneInfo = TZ) -> pd.DataFrame:
+    rows = []
+    for s in stories:
+        mix = s.get("sentiment") or {}
+        rows.append({**{k: s.get(k) for k in STORY_COLUMNS}, "n_sources": len(s.get("sources") or []),
+                     "negative": int(mix.get("negative", 0)), "neutral": int(mix.get("neutral", 0)),
+                     "positive": int(mix.get("positive", 0))})
+    df = pd.DataFrame(rows, columns=list(STORY_COLUMNS))
+    for column in ("first_published_at", "last_published_at"):
+        df[column] = pd.to_datetime(df[column].replace("", None), utc=True, format="ISO8601").dt.tz_convert(tz)
+    for column in ("size", "copies", "n_sources", "reach", "negative", "neutral", "positive"):
+        df[column] = df[column].fillna(0).astype("int64")
+    df["category"] = df["category"].astype("category")
+    df["verification"] = pd.Categorical(df["verification"], categories=list(VERIFICATION_ZH))
+    df["rumour"] = pd.Categorical(df["rumour"], categories=list(RUMOUR_ZH))
+    for column in ("sources", "platforms", "keywords", "schemes", "debunked_by"):
         df[column] = [list(v) if isinstance(v, list | tuple) else [] for v in df[column]]
     return df
 
@@ -174,14 +223,15 @@ def alerts_frame(records: Iterable[AlertRecord], tz: ZoneInfo = TZ) -> pd.DataFr
 
 def counts_over_time(store_or_config: StoreLike = None, *, window: str | timedelta = "1d", by: str | None = "label",
                      scheme: str | None = None, since: Any = None, until: Any = None, sentiment: Terms = None,
-                     platform: Terms = None, source: Terms = None, query: str | None = None) -> pd.DataFrame:
-    """Posts per window (Beijing-aligned), one column per ``by`` value (label, platform, source;
+                     platform: Terms = None, source: Terms = None, query: str | None = None,
+                     category: Terms = None) -> pd.DataFrame:
+    """Posts per window (Beijing-aligned), one column per ``by`` value (label, platform, source, category;
     ``None``: one column ``posts``), counted by the store (``date_histogram`` with
     ``time_zone`` on Elasticsearch). Windows without posts are rows of zeros."""
     step = parse_duration(window)
     with opened(store_or_config) as (store, tz):
         flt = post_filter(tz, scheme=scheme, since=since, until=until, sentiment=sentiment, platform=platform,
-                          source=source, query=query)
+                          source=source, query=query, category=category)
         counts = store.histogram(flt, window=step, tz=tz, by=by)
     series = pd.Series(counts, dtype="int64")
     if series.empty:
@@ -208,12 +258,13 @@ def _window_range(first: pd.Timestamp, last: pd.Timestamp, step: timedelta, tz: 
 
 def top_terms(store_or_config: StoreLike = None, *, field: str = "keywords", size: int = 20,
               scheme: str | None = None, since: Any = None, until: Any = None, sentiment: Terms = None,
-              platform: Terms = None, source: Terms = None, query: str | None = None) -> pd.DataFrame:
+              platform: Terms = None, source: Terms = None, query: str | None = None,
+              category: Terms = None) -> pd.DataFrame:
     """The most frequent keywords (or sources, platforms, authors, schemes) among matching
     posts, counted by the store: columns ``term`` and ``posts``."""
     with opened(store_or_config) as (store, tz):
         flt = post_filter(tz, scheme=scheme, since=since, until=until, sentiment=sentiment, platform=platform,
-                          source=source, query=query)
+                          source=source, query=query, category=category)
         terms = store.term_counts(flt, field=field, size=size)
     return pd.DataFrame(terms, columns=["term", "posts"]).astype({"posts": "int64"})
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 
 from alerts.briefing import briefing_data
@@ -234,3 +235,24 @@ def test_b15_two_hundred_copies_are_one_story_in_the_alert(tmp_path: Path, segme
     body = msg.get_body(("plain",)).get_content()
     assert "重点负面事件" in body and "199 转载" in body and "仅社交媒体" in body
     store.close()
+
+
+def test_stories_and_categories_in_pandas(settings: Settings, segmenter: Segmenter, store: Store) -> None:
+    from pipeline.frame import load_posts, load_stories, top_terms
+
+    book = StoryBook(settings, store)
+    rumour = "网传北区水厂水源被污染，自来水不能喝了，大家赶紧去超市抢购桶装水"
+    posts = [post(settings, segmenter, f"r{i}", f"{rumour}{'！' * i}", minutes=i * 20, source=f"user{i}",
+                  category="环境") for i in range(10)]
+    posts.append(post(settings, segmenter, "x", "营业厅排队两小时，客服态度差", minutes=30, category="服务质量"))
+    store_batch(posts, store, book)
+    stories = load_stories(store, since="2024-05-01", until="2024-05-01")
+    assert list(stories["cluster"]) == ["r0", "x"] and list(stories["size"]) == [10, 1]
+    assert stories["negative"].dtype == "int64" and str(stories["first_published_at"].dt.tz) == "Asia/Shanghai"
+    assert stories.loc[0, "rumour"] == UNVERIFIED and stories.loc[0, "verification"] == SOCIAL_ONLY
+    assert list(load_stories(store, rumour=UNVERIFIED)["cluster"]) == ["r0"]
+    df = load_posts(store, category="服务质量")
+    assert list(df["id"]) == ["x"] and isinstance(df["category"].dtype, pd.CategoricalDtype)
+    assert set(load_posts(store, verification=SOCIAL_ONLY)["id"]) == {p["id"] for p in posts}
+    assert load_posts(store).groupby("cluster").size().to_dict() == {"r0": 10, "x": 1}
+    assert top_terms(store, field="category").values.tolist() == [["环境", 10], ["服务质量", 1]]

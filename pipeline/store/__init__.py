@@ -61,7 +61,8 @@ def _terms(value: Terms) -> tuple[str, ...]:
 class PostFilter:
     """Which posts a read wants; every store turns it into its own server-side query.
 
-    ``label``, ``platform`` and ``source`` take one value or several (any of them);
+    ``label``, ``platform``, ``source``, ``category`` and ``verification`` take one value or
+    several (any of them);
     ``start``/``end`` are aware datetimes, ``[start, end)`` on ``published_at``;
     ``query`` searches the jieba tokens (all words must occur).
     """
@@ -73,6 +74,16 @@ class PostFilter:
     platform: Terms = None
     source: Terms = None
     query: str | None = None
+    category: Terms = None
+    verification: Terms = None
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return _terms(self.category)
+
+    @property
+    def verifications(self) -> tuple[str, ...]:
+        return _terms(self.verification)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -88,8 +99,8 @@ class PostFilter:
 
 
 # What ``histogram(by=...)`` and ``term_counts(field=...)`` may group on.
-GROUP_FIELDS = ("label", "platform", "source")
-TERM_FIELDS = ("keywords", "source", "platform", "author", "schemes")
+GROUP_FIELDS = ("label", "platform", "source", "category")
+TERM_FIELDS = ("keywords", "source", "platform", "author", "schemes", "category")
 
 
 class Store(Protocol):

@@ -194,7 +194,8 @@ class ElasticStore:
         must: list[dict[str, Any]] = []
         if flt.scheme:
             must.append({"term": {"schemes": flt.scheme}})
-        for field, values in (("sentiment.label", flt.labels), ("platform", flt.platforms), ("source", flt.sources)):
+        for field, values in (("sentiment.label", flt.labels), ("platform", flt.platforms), ("source", flt.sources),
+                              ("category", flt.categories), ("verification", flt.verifications)):
             if len(values) == 1:
                 must.append({"term": {field: values[0]}})
             elif values:
@@ -323,7 +324,7 @@ class ElasticStore:
     def histogram(self, flt: PostFilter | None = None, *, window: timedelta, tz: ZoneInfo,
                   by: str | None = None) -> dict[tuple[datetime, str | None], int]:
         """``date_histogram`` with ``time_zone`` (B17), a ``terms`` sub-aggregation per group."""
-        fields = {"label": "sentiment.label", "platform": "platform", "source": "source"}
+        fields = {"label": "sentiment.label", "platform": "platform", "source": "source", "category": "category"}
         if by is not None and by not in fields:
             raise ValueError(f"histogram by {by!r}: use one of {', '.join(GROUP_FIELDS)}")
         hist: dict[str, Any] = {"date_histogram": {"field": "published_at", "time_zone": str(tz),

@@ -285,7 +285,8 @@ class SQLiteStore:
     def histogram(self, flt: PostFilter | None = None, *, window: timedelta, tz: ZoneInfo,
                   by: str | None = None) -> dict[tuple[datetime, str | None], int]:
         """Counted in SQL per (second, group), bucketed with the same rule as ``window_counts`` (B17)."""
-        column = {None: "NULL", "label": "p.sentiment_label", "platform": "p.platform", "source": "p.source"}
+        column = {None: "NULL", "label": "p.sentiment_label", "platform": "p.platform", "source": "p.source",
+                  "category": "p.category"}
         if by not in column:
             raise ValueError(f"histogram by {by!r}: use one of {', '.join(GROUP_FIELDS)}")
         where, args = _where(flt or PostFilter())
@@ -306,7 +307,7 @@ class SQLiteStore:
         if field in ("keywords", "schemes"):
             sql = (f"SELECT j.value, COUNT(DISTINCT p.id) FROM posts p, json_each(p.{field}) j{where} "
                    "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?")
-        elif field in ("source", "platform", "author"):
+        elif field in ("source", "platform", "author", "category"):
             sql = (f"SELECT p.{field}, COUNT(*) FROM posts p{where}{' AND' if where else ' WHERE'} "
                    f"p.{field} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?")
         else:
@@ -552,7 +553,8 @@ def _where(flt: PostFilter) -> tuple[str, list[Any]]:
     if flt.scheme:
         where.append("p.id IN (SELECT post_id FROM post_schemes WHERE scheme_id=?)")
         args.append(flt.scheme)
-    for column, values in (("sentiment_label", flt.labels), ("platform", flt.platforms), ("source", flt.sources)):
+    for column, values in (("sentiment_label", flt.labels), ("platform", flt.platforms), ("source", flt.sources),
+                           ("category", flt.categories), ("verification", flt.verifications)):
         if values:
             where.append(f"p.{column} IN ({','.join('?' * len(values))})")
             args.extend(values)
