@@ -22,6 +22,7 @@ from alerts.chart import timeline_chart
 from pipeline.config import Settings
 from pipeline.frame import LABELS, LABELS_ZH
 from pipeline.store import PostFilter, Store
+from pipeline.stories import RUMOUR_ZH, VERIFICATION_ZH
 from pipeline.timeutil import fmt_local, parse_utc
 
 DAY = timedelta(days=1)
@@ -65,6 +66,16 @@ def report_data(settings: Settings, store: Store, scheme_id: str, start: datetim
             "when": fmt_local(parse_utc(p["published_at"]), tz) if p.get("published_at") else "时间未知",
         })
 
+    stories = [{
+        "title": _snippet(st.get("title") or "", 60), "url": st.get("first_url"),
+        "source": st.get("first_source") or "",
+        "when": fmt_local(parse_utc(st["first_published_at"]), tz) if st.get("first_published_at") else "时间未知",
+        "size": st.get("size", 1), "negative": st.get("negative", 0), "n_sources": len(st.get("sources") or []),
+        "verification": VERIFICATION_ZH.get(st.get("verification") or "", "—"),
+        "flag": (f"{RUMOUR_ZH[st['rumour']]}：{st.get('rumour_reason') or ''}" if st.get("rumour") else ""),
+        "category": st.get("category") or "其他",
+    } for st in store.find_stories(scheme=scheme.id, start=start, end=end, order="reach", limit=TOP_POSTS)]
+
     negative = PostFilter(scheme=scheme.id, start=start, end=end, label="negative")
     neg_sources = dict(store.term_counts(negative, field="source", size=1000))
     neg_platforms = dict(store.term_counts(negative, field="platform", size=1000))
@@ -95,7 +106,7 @@ def report_data(settings: Settings, store: Store, scheme_id: str, start: datetim
         "timeline": [{"day": f"{d:%Y-%m-%d}", **{label: per_label[label][i] for label in LABELS}}
                      for i, d in enumerate(days)],
         "chart_png": chart,
-        "top_posts": top, "sources": sources, "platforms": platforms, "alerts": alerts,
+        "top_posts": top, "stories": stories, "sources": sources, "platforms": platforms, "alerts": alerts,
         "keywords": store.term_counts(flt, field="keywords", size=20),
         "negative_keywords": store.term_counts(negative, field="keywords", size=20),
         "labels_zh": LABELS_ZH,

@@ -29,6 +29,7 @@ def _register() -> None:
 
 def _missing_glyphs(data: dict[str, Any]) -> set[str]:
     texts = [data["title"], *(p["text"] + p["title"] + p["source"] for p in data["top_posts"]),
+             *(s["title"] + s["flag"] + s["source"] for s in data["stories"]),
              *(s["name"] for s in data["sources"]), *(k for k, _ in data["keywords"]),
              *(a["why"] for a in data["alerts"])]
     have = covered()
@@ -91,8 +92,21 @@ def render_pdf(data: dict[str, Any]) -> bytes:
         table([["情感倾向", "条数", "占比"],
                *([d["labels_zh"][k], d["by_label"][k], d["shares"][k]] for k in ("negative", "neutral", "positive"))],
               [40, 30, 30], numeric_from=1),
-        p("四、重点信息（按传播量）", h2),
+        p("四、重点事件与信息", h2),
+        p("重点事件（转载与相似稿已合并，按规模排序）："),
     ]
+    if d["stories"]:
+        rows = [["#", "首发时间", "首发来源", "事件", "条数", "负面", "核实状态"]]
+        for i, st in enumerate(d["stories"], start=1):
+            content = f"[{escape(st['category'])}] {escape(st['title'])}"
+            if st["flag"]:
+                content += f'<br/><font color="#a50f15">⚠ {escape(st["flag"])}</font>'
+            rows.append([i, p(escape(st["when"]).replace(" (", "<br/>("), small), p(escape(st["source"]), small),
+                         p(content, small), st["size"], st["negative"], p(escape(st["verification"]), small)])
+        story.append(table(rows, [8, 30, 24, 70, 12, 12, 22], numeric_from=4))
+    else:
+        story.append(p("周期内无事件记录。"))
+    story.append(p("重点信息（按传播量）："))
     if d["top_posts"]:
         rows: list[list[Any]] = [["#", "发布时间", "来源", "内容", "情感", "传播量"]]
         for i, post in enumerate(d["top_posts"], start=1):

@@ -10,9 +10,11 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.config import load_settings
+from pipeline.ingest import store_batch
 from pipeline.report import report_data
 from pipeline.store import AlertRecord
 from pipeline.store.sqlite import SQLiteStore
+from pipeline.stories import StoryBook
 from tests.conftest import write_config
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -42,7 +44,7 @@ def config(tmp_path: Path) -> Path:
     posts.append(_post(1, 6, "positive", "微博", reach=500))
     posts.append(_post(1, 5, "negative", "微博", reach=9999, scheme="other"))  # another scheme: not counted
     posts.append(_post(1, 9, "negative", "微博", reach=9999))  # after the period
-    store.upsert_posts(posts)
+    store_batch(posts, store, StoryBook(load_settings(cfg), store))  # copies of one complaint form a story
     start = datetime(2024, 5, 5, tzinfo=TZ)
     store.claim_alert(AlertRecord(key="water:spike:0505", scheme_id="water", kind="spike", window_start=start,
                                   window_end=start + timedelta(days=1), count=9, baseline=1.0, threshold=5.0,
@@ -70,6 +72,10 @@ def test_report_numbers(config: Path) -> None:
     assert d["alerts"][0]["window"] == "2024-05-05 00:00 (UTC+8) 至 2024-05-06 00:00 (UTC+8)"
     assert d["negative_keywords"][:2] == [("停水", 15), ("投诉", 15)]
     assert d["period"] == "2024-05-01 至 2024-05-07" and d["generated"] == "2024-05-08 09:00 (UTC+8)"
+    # the near-identical complaints are two stories (within the 14-day window), biggest first
+    assert [(st["size"], st["negative"], st["verification"]) for st in d["stories"]] == [
+        (19, 7, "仅社交媒体"), (13, 10, "仅社交媒体")]
+    assert d["stories"][1]["flag"].startswith("未经证实：仅社交媒体来源，6 小时内 11 条")
 
 
 def test_report_html_and_pdf(config: Path, tmp_path: Path, capsys) -> None:
@@ -81,12 +87,13 @@ def test_report_html_and_pdf(config: Path, tmp_path: Path, capsys) -> None:
                  "--until", "2024-05-07", "-o", str(out)]) == 0
     html = (out / "report-water-20240501-20240507.html").read_text(encoding="utf-8")
     for text in ("舆情报告：供水服务", "负面占比 <b class=\"neg\">50.0%</b>", "二、负面舆情趋势", "八、研判与建议",
-                 "data:image/png;base64,", "https://example.com/6/1?a=1&amp;b=2", "较大"):
+                 "data:image/png;base64,", "https://example.com/6/1?a=1&amp;b=2", "较大", "重点事件", "⚠ 未经证实"):
         assert text in html, text
     pdf_path = out / "report-water-20240501-20240507.pdf"
     reader = PdfReader(pdf_path)
     text = "".join(page.extract_text() for page in reader.pages)
-    for phrase in ("舆情报告：供水服务", "负面舆情趋势", "研判与建议", "本地新闻网", "2024-05-05 00:00 (UTC+8)"):
+    for phrase in ("舆情报告：供水服务", "负面舆情趋势", "研判与建议", "本地新闻网", "2024-05-05 00:00 (UTC+8)",
+                   "重点事件", "未经证实"):
         assert phrase in text, phrase
     assert "Spacer(" not in text  # the analyst's box is empty, not a printed Python object
     fonts = {}
