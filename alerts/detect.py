@@ -52,8 +52,9 @@ def detect_spike(current: int, history: Sequence[int], rule: AlertRule) -> Decis
     base, threshold = spike_threshold(history, rule)
     fired = current >= threshold
     relation = "≥" if fired else "<"
-    why = (f"负面 {current} 条 {relation} 阈值 {threshold:.1f}（基线中位数 {base:.1f}，"
-           f"{len(history)} 个历史窗口；阈值取 最少 {rule.min_count} 条、基线×{rule.min_ratio:g}、"
+    unit = "个事件" if rule.count == "stories" else "条"
+    why = (f"负面 {current} {unit} {relation} 阈值 {threshold:.1f}（基线中位数 {base:.1f}，"
+           f"{len(history)} 个历史窗口；阈值取 最少 {rule.min_count} {unit}、基线×{rule.min_ratio:g}、"
            f"基线+{rule.mad_k:g}×MAD、基线+{rule.poisson_z:g}×√基线 中的最大值）")
     return Decision(fired, current, base, threshold, len(history), why)
 

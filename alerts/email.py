@@ -34,10 +34,11 @@ def alert_subject(record: AlertRecord) -> str:
         return f"【舆情预警·占比】{name}：负面占比升至 {record.count}%（基线 {record.baseline:.0f}%）"
     if record.kind == "sensitive":
         return f"【舆情预警·敏感】{name}：敏感负面信息（{'、'.join(record.payload.get('sensitive', []))}）"
+    unit = "个事件" if record.payload.get("unit") == "stories" else "条"
     if record.kind == "reminder":
-        return f"【舆情提醒{tag}】{name}：负面信息持续偏高（{record.count} 条，基线 {record.baseline:.1f}）"
+        return f"【舆情提醒{tag}】{name}：负面信息持续偏高（{record.count} {unit}，基线 {record.baseline:.1f}）"
     escalated = "（升级）" if record.payload.get("escalated_from") else ""
-    return f"【舆情预警{tag}】{name}：负面信息激增{escalated}（{record.count} 条，基线 {record.baseline:.1f}）"
+    return f"【舆情预警{tag}】{name}：负面信息激增{escalated}（{record.count} {unit}，基线 {record.baseline:.1f}）"
 
 
 def kibana_link(record: AlertRecord, settings: Settings) -> str | None:

@@ -79,9 +79,9 @@ def test_cooldown_reminder_and_escalation(setup, smtp_sink) -> None:
     escalated = checker.check(day(6, 23))[0]
     assert escalated.outcome == "fired" and escalated.alert.payload["level"] == "较大"
     subjects = [str(m["Subject"]) for m in smtp_sink.messages]
-    assert subjects[0].startswith("【舆情预警·一般】供水服务：负面信息激增（9 条")
-    assert subjects[1].startswith("【舆情提醒·一般】供水服务：负面信息持续偏高（7 条")
-    assert subjects[2].startswith("【舆情预警·较大】供水服务：负面信息激增（升级）（12 条")
+    assert subjects[0].startswith("【舆情预警·一般】供水服务：负面信息激增（9 个事件")
+    assert subjects[1].startswith("【舆情提醒·一般】供水服务：负面信息持续偏高（7 个事件")
+    assert subjects[2].startswith("【舆情预警·较大】供水服务：负面信息激增（升级）（12 个事件")
     assert len(subjects) == 3
 
 

@@ -84,9 +84,9 @@ def test_crawl_analyse_store_alert_once(tmp_path: Path, site: str, smtp_sink) ->
     subject = str(msg["Subject"])
     assert "供水服务" in subject and "负面信息激增" in subject
     count = rows(db, "SELECT count, baseline FROM alerts")[0]
-    assert f"{count[0]} 条" in subject
+    assert f"{count[0]} 个事件" in subject  # spikes count stories (copies once)
     body = msg.get_body(preferencelist=("plain",)).get_content()
-    assert "供水服务" in body and f"负面信息：{count[0]} 条" in body
+    assert "供水服务" in body and f"负面信息：{count[0]} 个事件（共 " in body
     assert "2025-06-06 00:00 (UTC+8)" in body
     assert "平台分布：" in body and "weibo" in body.split("平台分布：")[1].split("\n")[0]
     assert msg["From"].addresses[0].display_name == "舆情监测"

@@ -121,6 +121,6 @@ def test_alerts_go_to_webhooks_too(endpoint: str, monkeypatch: pytest.MonkeyPatc
     checker.check(day(5, 23))
     assert len(Endpoint.bodies) == 1
     content = Endpoint.bodies[0][1]["markdown"]["content"]
-    assert "供水服务" in content and "9 条" in content and "2025-06-06 00:00 (UTC+8)" in content
+    assert "供水服务" in content and "9 个事件" in content and "2025-06-06 00:00 (UTC+8)" in content
     detail = store._db.execute("SELECT detail FROM alerts").fetchone()[0]
     assert detail.endswith("; webhooks: duty: 1 message(s)")
