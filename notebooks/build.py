@@ -27,7 +27,16 @@ import pandas as pd
 
 from pipeline.config import load_settings
 from pipeline.fonts import use_cjk_font
-from pipeline.frame import LABELS_ZH, counts_over_time, find_config, load_alerts, load_posts, top_terms
+from pipeline.frame import (
+    LABELS_ZH,
+    counts_over_time,
+    find_config,
+    load_alerts,
+    load_posts,
+    load_stories,
+    top_terms,
+)
+from pipeline.stories import RUMOUR_ZH, VERIFICATION_ZH
 
 use_cjk_font()  # the bundled Noto Sans SC subset: Chinese titles and labels, no boxes
 pd.set_option("display.max_colwidth", 80)
@@ -103,6 +112,18 @@ table.sort_values("负面", ascending=False)'''),
     new_code_cell('''\
 columns = ["published_at", "source", "sentiment", "reach", "title", "text", "url"]
 posts.sort_values("reach", ascending=False)[columns].head(10)'''),
+    new_markdown_cell("## 分类与事件\n\nCategories come from config/categories.yaml; stories group reposts and "
+                      "copies (one row a story), with their verification level and rumour flag."),
+    new_code_cell('''\
+by_category = pd.crosstab(posts["category"], posts["sentiment"].map(LABELS_ZH)).reindex(columns=list(COLORS),
+                                                                                    fill_value=0)
+by_category.sort_values("负面", ascending=False)'''),
+    new_code_cell('''\
+stories = load_stories(settings, scheme=SCHEME, since=SINCE, until=UNTIL, limit=200)
+stories["核实状态"] = stories["verification"].map(VERIFICATION_ZH)
+stories["标记"] = stories["rumour"].map(RUMOUR_ZH)
+print(f"{len(posts)} posts in {posts['cluster'].nunique()} stories; the 10 biggest:")
+stories[["first_published_at", "size", "n_sources", "negative", "category", "核实状态", "标记", "title"]].head(10)'''),
 ]
 
 REVIEW = [
@@ -130,6 +151,17 @@ window_posts = load_posts(settings, scheme=alert["scheme_id"], since=start, unti
 negative = window_posts[window_posts["sentiment"] == "negative"]
 print(f"{len(window_posts)} posts in the window, {len(negative)} negative")
 negative.sort_values("reach", ascending=False)[["published_at", "source", "reach", "sentiment_score", "text", "url"]].head(15)'''),
+    new_markdown_cell("## 窗口内的事件\n\nThe negative posts grouped into stories (reposts and copies count once; "
+                      "the alert counted these when `alert.count` is `stories`)."),
+    new_code_cell('''\
+in_window = negative.groupby("cluster").agg(窗口内负面=("id", "count"), 首条=("published_at", "min"))
+window_stories = load_stories(settings, scheme=alert["scheme_id"], since=start, until=end)
+window_stories = window_stories.merge(in_window, left_on="cluster", right_index=True)
+window_stories["核实状态"] = window_stories["verification"].map(VERIFICATION_ZH)
+window_stories["标记"] = window_stories["rumour"].map(RUMOUR_ZH)
+print(f"{len(negative)} negative posts = {negative['cluster'].nunique()} stories")
+window_stories.sort_values("窗口内负面", ascending=False)[
+    ["首条", "窗口内负面", "size", "n_sources", "category", "核实状态", "标记", "title"]].head(10)'''),
     new_markdown_cell("## 突出词语\n\nKeywords of the window's negative posts against the seven windows before it "
                       "(lift = share in the window / share in the baseline, with add-one smoothing)."),
     new_code_cell('''\
