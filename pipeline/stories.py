@@ -34,6 +34,7 @@ VERIFICATION_ZH = {CONFIRMED: "已证实", SINGLE_SOURCE: "单一来源", SOCIAL
 RUMOUR_ZH = {UNVERIFIED: "未经证实", DISPUTED: "存在辟谣"}
 CREDIBLE = ("official", "mainstream")
 CHECK_PER_CLUSTER = 5  # members compared per candidate story: all members are copies of each other
+NEAR_EXACT = 0.9  # a copy this similar to its match is not indexed itself (reposts of a viral post)
 
 
 @dataclass
@@ -80,9 +81,12 @@ class StoryBook:
                 touched.add(p["cluster"])
         for p, candidates in zip(fresh, found, strict=True):
             sig = sigs[p["id"]]
-            cluster, dup_of = self._place(p, sig, candidates, local, by_id, stored)
+            cluster, dup_of, similarity = self._place(p, sig, candidates, local, by_id, stored)
             p["cluster"], p["dup_of"] = cluster, dup_of
             touched.add(cluster)
+            if similarity >= NEAR_EXACT:
+                p["lsh"] = []  # a near-exact copy finds nothing its original does not: keep the index small
+                continue
             known = _Known(p["id"], cluster, _published(p), sig)
             for key in p["lsh"]:
                 local.setdefault(key, []).append(known)
@@ -93,16 +97,17 @@ class StoryBook:
         return at - self.cfg.window, at + self.cfg.window
 
     def _place(self, post: Post, sig: Signature, candidates: list[Post], local: dict[str, list[_Known]],
-               by_id: dict[str, Post], stored: dict[str, tuple[str, str | None]]) -> tuple[str, str | None]:
+               by_id: dict[str, Post], stored: dict[str, tuple[str, str | None]]) -> tuple[str, str | None, float]:
+        """(story, dup_of, similarity to the best match: 0 when it founds a story)."""
         repost_of = post.get("repost_of")
         if repost_of:  # the platform says whose copy this is: no guessing
             original = post_id(post["platform"], repost_of, None)
             if original in by_id and by_id[original].get("cluster"):
-                return by_id[original]["cluster"], original
+                return by_id[original]["cluster"], original, 1.0
             known = stored.get(original) or self.store.cluster_assignments([original]).get(original)
-            return (known[0] if known else original), original
+            return (known[0] if known else original), original, 1.0
         if not post["lsh"]:
-            return post["id"], None
+            return post["id"], None, 0.0
         pool: dict[str, list[_Known]] = {}
         for c in candidates:
             if c["id"] == post["id"] or not c.get("cluster"):
@@ -123,8 +128,8 @@ class StoryBook:
                         best = (score, cluster)
                     break
         if best is None:
-            return post["id"], None
-        return best[1], best[1]
+            return post["id"], None, 0.0
+        return best[1], best[1], best[0]
 
     @staticmethod
     def _compare_form(post: Post) -> Signature:
