@@ -32,6 +32,7 @@ test-fast: $(VENV)/.installed-dev
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_processor.py
 	$(BIN)/python bench/bench_demo.py
+	$(BIN)/python bench/bench_crawl.py
 
 clean:
 	rm -rf data outbox spool

@@ -17,6 +17,7 @@ setup(
         "safetensors>=0.4",
         "scrapy==2.19.0",
         "feedparser==6.0.14",
+        "trafilatura==2.3.1",
         "jieba==0.42.1",
         "datasketch==2.0.0",  # MinHash for near-duplicate stories
         "opencc-python-reimplemented==0.1.7",  # traditional → simplified table (stories compare both)

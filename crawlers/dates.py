@@ -55,6 +55,15 @@ def _day_offset(days: int) -> Callable[[re.Match[str], datetime], ParsedTime]:
     return parse
 
 
+def _clock(m: re.Match[str], now: datetime) -> ParsedTime:
+    """A bare "12:30" (Tieba, forum lists): today, or yesterday when today's would be in the future."""
+    h, mi, s = _hm(m)
+    value = now.replace(hour=h, minute=mi, second=s, microsecond=0)
+    if value > now + timedelta(minutes=5):
+        value -= timedelta(days=1)
+    return ParsedTime(value, _precision(m.group(3)))
+
+
 def _month_day(m: re.Match[str], now: datetime) -> ParsedTime:
     month, day = int(m.group(1)), int(m.group(2))
     h, mi, s = (int(m.group(3)), int(m.group(4)), int(m.group(5) or 0)) if m.group(3) else (0, 0, 0)
@@ -105,6 +114,7 @@ _FORMATS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], datetime], Parse
     (re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
                 r"(?:[T\s]*(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?)?"), _full_date),
     (re.compile(r"(\d{1,2})\s*[-/月]\s*(\d{1,2})\s*日?(?:" + _TIME + ")?"), _month_day),
+    (re.compile(_TIME.strip().removeprefix(r"\s*")), _clock),
 )
 
 
@@ -136,3 +146,78 @@ def parse_cn_time(text: str | None, now: datetime) -> ParsedTime | None:
 
 def now_shanghai() -> datetime:
     return datetime.now(SHANGHAI)
+
+
+# -- publish dates of articles (field report B6) -------------------------------------------
+# Dates in article URLs, most specific first: /2024/05/03/, /2024-05-03/, /2024/0503/
+# (people.com.cn), /20240503/ or a file name starting with (t)20240503 (xinhuanet, gov sites).
+_URL_DATES = (
+    re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?:/|$|[^\d])"),
+    re.compile(r"/((?:19|20)\d{2})/(\d{2})(\d{2})/"),
+    re.compile(r"/((?:19|20)\d{2})(\d{2})/(\d{2})/"),
+    re.compile(r"(?:[/_-]t?|^)((?:19|20)\d{2})(\d{2})(\d{2})(?=\d{0,8}[/._-]|\d{0,8}$)"),  # gov: t20240503_1
+)
+MAX_FUTURE_SKEW = timedelta(days=1)
+
+
+def date_from_url(url: str, now: datetime) -> ParsedTime | None:
+    """The day a URL path names, or None; never later than ``now`` + a day."""
+    path = url.split("://", 1)[-1].split("?", 1)[0]
+    path = path[path.find("/"):] if "/" in path else ""
+    for pattern in _URL_DATES:
+        for m in pattern.finditer(path):
+            try:
+                value = datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), tzinfo=now.tzinfo)
+            except ValueError:
+                continue
+            if value <= now + MAX_FUTURE_SKEW:
+                return ParsedTime(value, "day")
+    return None
+
+
+@dataclass(frozen=True)
+class ArticleDates:
+    """What an article page says about its dates, and which candidates were refused and why."""
+
+    published: ParsedTime | None
+    published_from: str | None  # "meta …", "json-ld", "visible", "selector", "url", "list", "modified"
+    modified: ParsedTime | None
+    rejected: tuple[str, ...] = ()
+    published_raw: str | None = None  # the text the publish time was read from
+
+
+def _is_future(parsed: ParsedTime, now: datetime, skew: timedelta) -> bool:
+    if parsed.precision == "day":
+        return parsed.value.date() > (now + skew).date()
+    return parsed.value > now + skew
+
+
+def choose_dates(published: list[tuple[str, str | ParsedTime]], modified: list[tuple[str, str | ParsedTime]],
+                 now: datetime,
+                 skew: timedelta = MAX_FUTURE_SKEW) -> ArticleDates:
+    """Pick the publish and modified time from ``(origin, raw text)`` candidates, best first.
+
+    Structured metadata comes first in ``published``, then the visible 发布时间 line, the URL
+    and the list page, as the caller orders them. A candidate later than ``now + skew`` is
+    refused with a reason (a JavaScript string, a wrong CMS clock); the crawl time is never
+    used. Only when no publish time is known does the modified time stand in for it.
+    """
+    rejected: list[str] = []
+
+    def first(candidates: list[tuple[str, str | ParsedTime]]) -> tuple[ParsedTime | None, str | None, str | None]:
+        for origin, raw in candidates:
+            parsed = raw if isinstance(raw, ParsedTime) else parse_cn_time(raw, now)
+            if parsed is None:
+                continue
+            shown = raw.value.date().isoformat() if isinstance(raw, ParsedTime) else raw
+            if _is_future(parsed, now, skew):
+                rejected.append(f"{origin} {shown!r} is in the future")
+                continue
+            return parsed, origin, shown
+        return None, None, None
+
+    pub, origin, raw_text = first(published)
+    mod, _, mod_text = first(modified)
+    if pub is None and mod is not None:
+        pub, origin, raw_text = mod, "modified", mod_text
+    return ArticleDates(pub, origin, mod, tuple(rejected), raw_text)

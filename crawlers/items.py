@@ -12,7 +12,9 @@ class PostItem:
 
     ``published_at`` is aware (or None when the source gave no usable time: never the
     crawl time). ``published_precision`` says whether the source gave seconds, minutes or
-    only a day.
+    only a day. ``modified_at`` is the page's own last-modified time, kept apart from
+    ``published_at`` (B6). ``repost_of`` is the platform id of the original a repost
+    shares, so stories and reach can group them.
     """
 
     platform: str
@@ -24,6 +26,7 @@ class PostItem:
     author: str | None = None
     published_at: datetime | None = None
     published_precision: str | None = None
+    modified_at: datetime | None = None
     raw_published: str | None = None
     crawled_at: datetime | None = None
     engagement: dict[str, int] = field(default_factory=dict)

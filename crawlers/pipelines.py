@@ -84,7 +84,7 @@ class ProcessorPipeline:
         with self._lock:
             report = BatchReport()
             for raw in batch:
-                for key in ("published_at", "crawled_at"):
+                for key in ("published_at", "modified_at", "crawled_at"):
                     if isinstance(raw.get(key), datetime):
                         raw[key] = raw[key].isoformat()
             posts = self.processor.process(batch, report)

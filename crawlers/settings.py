@@ -22,7 +22,7 @@ AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
-RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]  # 429: RateLimitBackoff retries it, slower
 MEMUSAGE_ENABLED = True
 MEMUSAGE_LIMIT_MB = 4096
 MEMUSAGE_WARNING_MB = 3072
@@ -34,6 +34,10 @@ LOG_LEVEL = "INFO"
 EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawlers.extensions.SourceAwareAutoThrottle": 0,
+}
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawlers.middlewares.RateLimitBackoff": 560,  # before RetryMiddleware (550) sees the response
 }
 
 ITEM_PIPELINES = {

@@ -88,19 +88,28 @@ def cards_mblogs(data: dict[str, Any], url: str, source: str) -> list[dict[str, 
     return out
 
 
+# Weibo's ``user.verified_type``: 1 is a government account (政务), 3 a media outlet; the
+# other blue-V kinds (enterprise, campus, website…) and personal V accounts keep the
+# platform's default tier, since they are neither official nor mainstream news.
+VERIFIED_TIERS = {1: "official", 3: "mainstream"}
+
+
 def is_truncated(mblog: dict[str, Any]) -> bool:
     return bool(mblog.get("isLongText")) or bool(_FULLTEXT.search(mblog.get("text") or ""))
 
 
 def mblog_item(mblog: dict[str, Any], *, source: str, now: datetime, detail_url: str) -> PostItem:
-    """One mblog → PostItem; a repost keeps the original's id in ``retweeted_id``-free text form."""
+    """One mblog → PostItem; a repost keeps the original's id in ``repost_of`` and its text after ours."""
     raw_time = mblog.get("created_at")
     parsed = parse_cn_time(raw_time, now)
     user = mblog.get("user") or {}
     text = mblog.get("text") or ""
     retweeted = mblog.get("retweeted_status")
-    if isinstance(retweeted, dict) and retweeted.get("text"):
-        text = f"{text}//转发原文：{retweeted['text']}"
+    repost_of = None
+    if isinstance(retweeted, dict):
+        repost_of = str(retweeted.get("mid") or retweeted.get("id") or "") or None
+        if retweeted.get("text"):
+            text = f"{text}//转发原文：{retweeted['text']}"
     return PostItem(
         platform="weibo",
         source=source,
@@ -114,6 +123,8 @@ def mblog_item(mblog: dict[str, Any], *, source: str, now: datetime, detail_url:
         crawled_at=now,
         engagement={k: _count(mblog.get(f"{k}_count")) for k in ("reposts", "comments", "attitudes")},
         text_truncated=is_truncated(mblog),
+        repost_of=repost_of,
+        tier=VERIFIED_TIERS.get(user.get("verified_type")) if user.get("verified") is not False else None,
     )
 
 

@@ -12,9 +12,13 @@ import logging
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline.config import DEFAULT_CONFIG, Settings, load_settings
+from pipeline.config import DEFAULT_CONFIG, Settings, Source, load_settings
 from pipeline.errors import YuqingError, open_input
+
+if TYPE_CHECKING:
+    from pipeline.importer import ImportReport
 
 log = logging.getLogger("yuqing")
 
@@ -27,8 +31,15 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from pipeline.crawl import run_crawl
 
     settings = _settings(args)
-    stats = run_crawl(settings, args.sources or None)
-    failed = 0
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise YuqingError(f"--set {item!r}: use NAME=VALUE, e.g. --set CLOSESPIDER_PAGECOUNT=100")
+        overrides[key] = value
+    chosen = [settings.source(n) for n in args.sources] if args.sources else [s for s in settings.sources if s.enabled]
+    failed = _import_channels(settings, [s for s in chosen if s.spider == "jsonl"])
+    stats = run_crawl(settings, args.sources or None, **overrides)
     for spider, s in stats.items():
         errors = {k.split("/", 2)[2]: v for k, v in s.items() if k.startswith("yuqing/source_errors/")
                   and k.count("/") == 2}
@@ -47,33 +58,82 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _import_channels(settings: Settings, sources: list[Source]) -> int:
+    """Import the exports of jsonl sources (so `yuqing serve` reads internal channels on their
+    schedule); an export that cannot be read is a source-health event. Returns the failures."""
+    if not sources:
+        return 0
+    from crawlers.dates import now_shanghai
+    from pipeline.importer import ImportSpec, import_jsonl
+    from pipeline.processor import Processor
+    from pipeline.store import store_for
+
+    failed = 0
+    processor = Processor(settings)
+    store = store_for(settings)
+    try:
+        for source in sources:
+            try:
+                report = import_jsonl(Path(source.path), processor, store, now_shanghai(),
+                                      ImportSpec.for_source(source))
+            except YuqingError as exc:
+                logging.getLogger(__name__).error("source %s: NOT_FOUND: %s", source.name, exc)
+                store.record_health(source.name, "NOT_FOUND", str(exc))
+                print(f"jsonl {source.name}: {exc}")
+                failed += 1
+                continue
+            _print_import(source.path, report)
+            if report.bad_lines:
+                store.record_health(source.name, "MALFORMED", f"{len(report.bad_lines)} bad lines in {source.path}, "
+                                                              f"first: line {report.bad_lines[0][0]}: "
+                                                              f"{report.bad_lines[0][1]}")
+    finally:
+        store.close()
+    return failed
+
+
+def _print_import(file: str, report: ImportReport) -> None:
+    for number, why in report.bad_lines[:50]:
+        print(f"{file}:{number}: skipped: {why}", file=sys.stderr)
+    if len(report.bad_lines) > 50:
+        print(f"... and {len(report.bad_lines) - 50} more bad lines", file=sys.stderr)
+    dropped = "".join(f", {n} dropped ({why})" for why, n in report.batch.dropped.items())
+    print(f"{file}: {report.lines} lines, {len(report.bad_lines)} bad, {report.batch.kept} analysed{dropped}, "
+          f"{report.written.inserted} new, {report.written.updated} updated")
+    if report.batch.dropped.get("duplicate_id"):
+        print("  duplicate_id: lines with an id (or URL) already seen in this file; the later line was kept",
+              file=sys.stderr)
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from crawlers.dates import now_shanghai
-    from pipeline.importer import import_jsonl, parse_mapping
+    from pipeline.importer import ImportSpec, import_jsonl, parse_mapping
     from pipeline.processor import Processor
     from pipeline.progress import progress
     from pipeline.store import store_for
 
     settings = _settings(args)
     mapping = parse_mapping(args.map)
+    spec: ImportSpec | dict[str, str] = mapping
+    if args.source:
+        source = settings.source(args.source)
+        if source.spider != "jsonl":
+            raise YuqingError(f"--source {args.source}: a {source.spider} source; `yuqing import` reads "
+                              "jsonl sources (spider: jsonl)")
+        base = ImportSpec.for_source(source)
+        spec = ImportSpec({**base.mapping, **mapping}, base.time_format, base.zone, base.platform, base.source)
+        args.file = args.file or source.path
+    if not args.file:
+        raise YuqingError("import: give a FILE, or --source NAME of a jsonl source in sources.yaml")
     path = Path(args.file)
     total = _count_lines(path)
     store = store_for(settings)
     try:
-        report = import_jsonl(path, Processor(settings), store, now_shanghai(), mapping,
+        report = import_jsonl(path, Processor(settings), store, now_shanghai(), spec,
                               wrap=lambda raws: progress(raws, total=total, desc="import", quiet=args.quiet))
     finally:
         store.close()
-    for number, why in report.bad_lines[:50]:
-        print(f"{args.file}:{number}: skipped: {why}", file=sys.stderr)
-    if len(report.bad_lines) > 50:
-        print(f"... and {len(report.bad_lines) - 50} more bad lines", file=sys.stderr)
-    dropped = "".join(f", {n} dropped ({why})" for why, n in report.batch.dropped.items())
-    print(f"{args.file}: {report.lines} lines, {len(report.bad_lines)} bad, {report.batch.kept} analysed{dropped}, "
-          f"{report.written.inserted} new, {report.written.updated} updated")
-    if report.batch.dropped.get("duplicate_id"):
-        print("  duplicate_id: lines with an id (or URL) already seen in this file; the later line was kept",
-              file=sys.stderr)
+    _print_import(args.file, report)
     return 0 if report.lines and not report.bad_lines else (0 if report.batch.kept else 1)
 
 
@@ -413,10 +473,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("crawl", parents=[common], help="crawl sources (default: every enabled source)")
     p.add_argument("sources", nargs="*", metavar="SOURCE")
+    p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="a Scrapy setting for this crawl, e.g. -s CLOSESPIDER_PAGECOUNT=100")
     p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("import", parents=[common], help="import a JSON Lines export")
-    p.add_argument("file")
+    p.add_argument("file", nargs="?", help="the export (default with --source: the source's `path`)")
+    p.add_argument("--source", metavar="NAME",
+                   help="a jsonl source in sources.yaml: its mapping, time format and zone (and path)")
     p.add_argument("--map", action="append", default=[], metavar="OURS=THEIRS",
                    help="field mapping, e.g. --map text=content --map published_at=time")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

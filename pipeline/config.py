@@ -99,6 +99,11 @@ class CrawlConfig(_Strict):
     concurrency_per_domain: int = Field(1, ge=1, le=32)
     batch_size: int = Field(64, ge=1)
     memory_limit_mb: int = Field(4096, ge=0)  # the model and jieba alone take ~1 GB
+    # Scrapy JOBDIRs go under this folder: a crawl killed midway resumes its queue next time.
+    # "auto": `jobs/` beside the SQLite file (data/jobs for Elasticsearch); null: no resume.
+    jobdir: str | None = "auto"
+    retry_times: int = Field(3, ge=0)  # per request, for 5xx, timeouts, 429 and 频繁 pages
+    backoff_max: float = Field(60.0, ge=0)  # seconds: the most a rate-limited site's delay grows to
 
 
 class ElasticConfig(_Strict):
@@ -192,11 +197,48 @@ class Scheme(_Strict):
         return self
 
 
+class Selectors(_Strict):
+    """Per-site overrides for news pages: CSS, or XPath when prefixed with ``xpath:``.
+
+    Each is checked at load, so a typo in a selector is a ConfigError, not an empty crawl.
+    """
+
+    links: str | None = None  # on list pages: the article links (<a> elements or their @href)
+    next_page: str | None = None  # on list pages: the link to the next list page
+    title: str | None = None
+    body: str | None = None
+    published: str | None = None
+    author: str | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _compiles(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from lxml import etree
+        from parsel.csstranslator import HTMLTranslator
+
+        try:
+            if v.startswith("xpath:"):
+                etree.XPath(v.removeprefix("xpath:"))
+            else:
+                HTMLTranslator().css_to_xpath(v)
+        except Exception as exc:  # cssselect and lxml raise several unrelated types
+            raise ValueError(f"{v!r} is not a valid {'XPath' if v.startswith('xpath:') else 'CSS selector'}: "
+                             f"{exc}") from None
+        return v
+
+
+JSONL_FIELDS = ("text", "title", "url", "author", "published_at", "platform", "source", "id")
+
+
 class Source(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    spider: Literal["rss", "weibo"]
-    urls: list[str] = Field(min_length=1, description="feed URLs (rss) or API base URLs (weibo)")
+    spider: Literal["rss", "news", "weibo", "tieba", "jsonl"]
+    urls: list[str] = Field([], description="feed URLs (rss), list pages (news), API base URLs (weibo), "
+                                            "forum list pages (tieba)")
     keywords: list[str] = []  # weibo search terms
+    uids: list[str] = []  # weibo user timelines (numeric user ids)
     max_pages: int = Field(50, ge=1)
     incremental: bool = True  # weibo: stop paging at posts older than the newest seen last time
     overlap: Duration = timedelta(hours=1)  # …minus this much, to catch late-indexed posts
@@ -206,6 +248,13 @@ class Source(_Strict):
     silence: Duration | None = timedelta(hours=12)  # no new posts for this long → operator alert
     cookie_env: str | None = None  # name of an environment variable holding the site's Cookie header
     every: Duration | None = None  # crawl interval under `yuqing serve` (default: schedule.crawl_every)
+    selectors: Selectors | None = None  # news: per-site CSS/XPath overrides
+    follow_articles: bool = True  # rss: fetch the article page when an item carries only a summary
+    # jsonl (internal channels, `yuqing import --source NAME`): the export file and how to read it
+    path: str | None = None
+    mapping: dict[str, str] = {}  # our field → their field name or dotted path (user.name)
+    time_format: str | None = None  # strptime format of their time field (default: any known form)
+    time_zone: str | None = None  # zone of their naive times (default: the app's time zone)
     enabled: bool = True
 
     def cookie(self) -> str | None:
@@ -234,11 +283,50 @@ class Source(_Strict):
     def _duration(cls, v: Any) -> timedelta | None:
         return None if v is None else parse_duration(v)
 
+    @field_validator("uids")
+    @classmethod
+    def _numeric_uids(cls, v: list[str]) -> list[str]:
+        for uid in v:
+            if not str(uid).isdigit():
+                raise ValueError(f"{uid!r} is not a numeric Weibo user id (the number in weibo.com/u/<id>)")
+        return [str(u) for u in v]
+
+    @field_validator("mapping")
+    @classmethod
+    def _known_fields(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(v) - set(JSONL_FIELDS))
+        if unknown:
+            raise ValueError(f"mapping names {unknown}, which are not our fields: {', '.join(JSONL_FIELDS)}")
+        return v
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Asia/Shanghai") from exc
+        return v
+
     @model_validator(mode="after")
-    def _weibo_needs_keywords(self) -> Source:
-        if self.spider == "weibo" and not self.keywords:
-            raise ValueError("a weibo source needs `keywords` to search for")
+    def _fits_its_spider(self) -> Source:
+        if self.spider == "weibo" and not self.keywords and not self.uids:
+            raise ValueError("a weibo source needs `keywords` to search for or `uids` of user timelines")
+        if self.spider == "jsonl":
+            if not self.path:
+                raise ValueError("a jsonl source needs `path`, the export file to import")
+        elif not self.urls:
+            raise ValueError(f"a {self.spider} source needs `urls`")
+        wrong = [k for k, spiders in _ONLY_FOR.items() if k in self.model_fields_set and self.spider not in spiders]
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)} do not apply to a {self.spider} source")
         return self
+
+
+# Options that only mean something to some spiders: setting them elsewhere is a mistake.
+_ONLY_FOR = {"keywords": ("weibo",), "uids": ("weibo",), "selectors": ("news",), "follow_articles": ("rss",),
+             "path": ("jsonl",), "mapping": ("jsonl",), "time_format": ("jsonl",), "time_zone": ("jsonl",)}
 
 
 class WebhookConfig(_Strict):

@@ -42,8 +42,9 @@ ENGAGEMENT = ("reposts", "comments", "likes", "views")
 _ENGAGEMENT_KEYS = {"reposts": ("reposts",), "comments": ("comments",), "likes": ("likes", "attitudes"),
                     "views": ("views",)}
 POST_COLUMNS = ("id", "published_at", "platform", "source", "author", "title", "text", "url", "sentiment",
-                "sentiment_score", *ENGAGEMENT, "reach", "keywords", "schemes", "crawled_at", "published_precision",
-                "text_truncated", "dup_of", "cluster", "category", "source_tier", "verification", "rumour")
+                "sentiment_score", *ENGAGEMENT, "reach", "keywords", "schemes", "crawled_at", "modified_at",
+                "published_precision", "text_truncated", "dup_of", "repost_of", "cluster", "category", "source_tier",
+                "verification", "rumour")
 # Kept out of the frame: the search index's word list (tokens) and the raw nested dicts
 # already expanded into columns.
 _NOT_COLUMNS = {"tokens", "engagement", "first_seen_at", "platform_id", "sentiment_label", "lsh"}
@@ -135,7 +136,7 @@ def posts_frame(posts: Iterable[Post], tz: ZoneInfo = TZ) -> pd.DataFrame:
         rows.append(row)
         extra.update((k, None) for k in row if k not in POST_COLUMNS)
     df = pd.DataFrame(rows, columns=[*POST_COLUMNS, *extra])
-    for column in ("published_at", "crawled_at"):
+    for column in ("published_at", "crawled_at", "modified_at"):
         df[column] = pd.to_datetime(df[column].replace("", None), utc=True, format="ISO8601").dt.tz_convert(tz)
     df["sentiment"] = pd.Categorical(df["sentiment"], categories=LABELS)
     for column in ("platform", "source", "category", "source_tier"):

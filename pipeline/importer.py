@@ -1,9 +1,11 @@
 """``yuqing import FILE.jsonl``: exports from internal channels into the Processor.
 
 Each line is one JSON object. A field mapping renames the export's keys to ours
-(text, title, url, author, published_at, platform, source, id). A bad line (not JSON,
-no text, an unreadable time) is reported with its line number and skipped; the good
-lines are imported.
+(text, title, url, author, published_at, platform, source, id); a mapped name may be a
+dotted path into nested objects (``user.name``). The mapping, the time format and the
+zone of naive times can be named once per channel in sources.yaml (``spider: jsonl``)
+and used with ``yuqing import --source NAME``. A bad line (not JSON, no text, an
+unreadable time) is reported with its line number and skipped; the good lines are imported.
 """
 
 from __future__ import annotations
@@ -11,18 +13,69 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from crawlers.dates import parse_cn_time
+from crawlers.dates import ParsedTime, parse_cn_time
+from pipeline.config import JSONL_FIELDS as FIELDS
+from pipeline.config import Source
 from pipeline.errors import YuqingError, open_input
 from pipeline.ingest import store_batch
 from pipeline.processor import BatchReport, Processor
 from pipeline.store import Store, WriteResult
 from pipeline.stories import StoryBook
 
-FIELDS = ("text", "title", "url", "author", "published_at", "platform", "source", "id")
+
+@dataclass(frozen=True)
+class ImportSpec:
+    """How to read one channel's export: our field → their name or dotted path, and its times."""
+
+    mapping: dict[str, str] = field(default_factory=dict)
+    time_format: str | None = None  # strptime format; None: any form parse_cn_time reads, or epoch numbers
+    zone: tzinfo | None = None  # for naive times (default: the ``now`` passed in, i.e. Asia/Shanghai)
+    platform: str | None = None
+    source: str | None = None
+
+    @classmethod
+    def for_source(cls, source: Source) -> ImportSpec:
+        return cls(dict(source.mapping), source.time_format, ZoneInfo(source.time_zone) if source.time_zone else None,
+                   source.platform, source.name)
+
+
+def _lookup(rec: dict[str, Any], path: str) -> Any:
+    """``rec["a"]["b"]`` for ``a.b``; a key that itself contains dots wins over the path."""
+    if path in rec:
+        return rec[path]
+    value: Any = rec
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def parse_time(raw: Any, spec: ImportSpec, now: datetime) -> ParsedTime | None:
+    """An export's time: epoch seconds/milliseconds, the spec's strptime format, or any known form."""
+    zone = spec.zone or now.tzinfo
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        seconds = raw / 1000 if raw > 1e11 else raw
+        return ParsedTime(datetime.fromtimestamp(seconds, UTC).astimezone(zone), "second")
+    text = str(raw).strip()
+    if spec.time_format:
+        try:
+            value = datetime.strptime(text, spec.time_format)
+        except ValueError:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=zone)
+        has_time = any(d in spec.time_format for d in ("%H", "%I", "%M", "%S", "%X", "%c"))
+        return ParsedTime(value, ("second" if "%S" in spec.time_format else "minute") if has_time else "day")
+    return parse_cn_time(text, now.astimezone(zone))
 
 
 @dataclass
@@ -33,7 +86,7 @@ class ImportReport:
     written: WriteResult = field(default_factory=WriteResult)
 
 
-def read_jsonl(path: Path, mapping: dict[str, str], now: datetime, report: ImportReport,
+def read_jsonl(path: Path, spec: ImportSpec, now: datetime, report: ImportReport,
                default_source: str) -> Iterator[dict[str, Any]]:
     with open_input(path, "a .jsonl file", mode="rb") as fh:
         for number, raw_line in enumerate(fh, start=1):
@@ -56,18 +109,22 @@ def read_jsonl(path: Path, mapping: dict[str, str], now: datetime, report: Impor
             if not isinstance(rec, dict):
                 report.bad_lines.append((number, f"a JSON {type(rec).__name__}, not an object"))
                 continue
-            get = {ours: rec.get(mapping.get(ours, ours)) for ours in FIELDS}
+            get = {ours: _lookup(rec, spec.mapping.get(ours, ours)) for ours in FIELDS}
             if not (get["text"] or get["title"]):
                 report.bad_lines.append((number, "no text or title"))
                 continue
             raw_time = get["published_at"]
-            parsed = parse_cn_time(str(raw_time), now) if raw_time not in (None, "") else None
+            parsed = parse_time(raw_time, spec, now) if raw_time not in (None, "") else None
             if raw_time not in (None, "") and parsed is None:
-                report.bad_lines.append((number, f"unreadable published_at {raw_time!r}"))
+                hint = f" (expected {spec.time_format})" if spec.time_format else ""
+                report.bad_lines.append((number, f"unreadable published_at {raw_time!r}{hint}"))
+                continue
+            if any(not isinstance(get[k] or "", str) for k in ("text", "title", "author")):
+                report.bad_lines.append((number, "text, title or author is not a string (check the mapping)"))
                 continue
             yield {
-                "platform": get["platform"] or "internal",
-                "source": get["source"] or default_source,
+                "platform": get["platform"] or spec.platform or "internal",
+                "source": spec.source or get["source"] or default_source,
                 "platform_id": str(get["id"]) if get["id"] is not None else None,
                 "url": get["url"], "title": get["title"], "text": get["text"], "author": get["author"],
                 "published_at": parsed.value.isoformat() if parsed else None,
@@ -90,9 +147,13 @@ def parse_mapping(items: list[str]) -> dict[str, str]:
 
 
 def import_jsonl(path: Path, processor: Processor, store: Store, now: datetime,
-                 mapping: dict[str, str] | None = None, batch_size: int = 256,
+                 mapping: dict[str, str] | ImportSpec | None = None, batch_size: int = 256,
                  wrap: Callable[[Iterable[dict[str, Any]]], Iterable[dict[str, Any]]] | None = None) -> ImportReport:
-    """``wrap`` wraps the stream of read posts (the CLI's progress bar)."""
+    """Import one export; ``mapping`` is a plain field mapping (``--map``) or a channel's spec.
+
+    ``wrap`` wraps the stream of read posts (the CLI's progress bar).
+    """
+    spec = mapping if isinstance(mapping, ImportSpec) else ImportSpec(mapping or {})
     report = ImportReport()
     book = StoryBook(processor.settings, store)
     batch: list[dict[str, Any]] = []
@@ -104,7 +165,7 @@ def import_jsonl(path: Path, processor: Processor, store: Store, now: datetime,
         report.written.updated += result.updated
         batch.clear()
 
-    raws: Iterable[dict[str, Any]] = read_jsonl(path, mapping or {}, now, report, default_source=path.stem)
+    raws: Iterable[dict[str, Any]] = read_jsonl(path, spec, now, report, default_source=path.stem)
     for raw in wrap(raws) if wrap else raws:
         batch.append(raw)
         if len(batch) >= batch_size:

@@ -102,6 +102,7 @@ class Processor:
             text, truncated = text[:MAX_TEXT_CHARS], True
         try:
             published = to_utc_iso(item.get("published_at"))
+            modified = to_utc_iso(item.get("modified_at"))
         except (ValueError, TypeError) as exc:
             log.warning("post from %s has a bad published_at: %s", item.get("source"), exc)
             return None, "bad_date"
@@ -126,6 +127,7 @@ class Processor:
             "author": author,
             "published_at": published,
             "published_precision": item.get("published_precision") or ("second" if published else None),
+            "modified_at": modified,
             "crawled_at": to_utc_iso(item.get("crawled_at")) or now,
             "engagement": {k: int(v) for k, v in (item.get("engagement") or {}).items() if v is not None},
             "text_truncated": truncated,

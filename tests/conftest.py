@@ -20,17 +20,31 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-@pytest.fixture(scope="session")
-def site() -> Iterator[str]:
-    """The recorded site under tests/fixtures/site, served by a subprocess on 127.0.0.1."""
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).parent / "mockserver.py"), str(FIXTURES / "site")],
+def _serve(folder: Path, log: list[str]) -> Iterator[str]:
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).parent / "mockserver.py"), str(folder)],
                             stdout=subprocess.PIPE, text=True)
     url = proc.stdout.readline().strip()
     assert url.startswith("http://127.0.0.1:"), url
-    threading.Thread(target=proc.stdout.read, daemon=True).start()  # drain the request log
+    threading.Thread(target=lambda: log.extend(line.strip() for line in proc.stdout), daemon=True).start()
     yield url
     proc.terminate()
     proc.wait(timeout=10)
+
+
+SITE_REQUESTS: list[str] = []  # "GET /path?query" for every request the session's site answered
+
+
+@pytest.fixture(scope="session")
+def site() -> Iterator[str]:
+    """The recorded site under tests/fixtures/site, served by a subprocess on 127.0.0.1."""
+    yield from _serve(FIXTURES / "site", SITE_REQUESTS)
+
+
+@pytest.fixture
+def fresh_site() -> Iterator[tuple[str, list[str]]]:
+    """The same recorded site in a server of its own (``sequence`` routes start over), and its request log."""
+    log: list[str] = []
+    yield from ((url, log) for url in _serve(FIXTURES / "site", log))
 
 
 def _free_port() -> int:

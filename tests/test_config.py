@@ -61,7 +61,8 @@ def test_weibo_source_without_keywords(tmp_path: Path) -> None:
 
 def test_unknown_spider_lists_the_choices(tmp_path: Path) -> None:
     sources = "sources:\n  - {name: w, spider: wechat, urls: ['https://x']}\n"
-    with pytest.raises(ConfigError, match=r"sources\.0\.spider: Input should be 'rss' or 'weibo'"):
+    choices = r"'rss', 'news', 'weibo', 'tieba' or 'jsonl'"
+    with pytest.raises(ConfigError, match=r"sources\.0\.spider: Input should be " + choices):
         load_settings(_write(tmp_path, sources=sources))
 
 

@@ -124,3 +124,13 @@ def test_server_down_spooled_then_replayed(tmp_path: Path) -> None:
 
 def test_leases_on_elasticsearch(es: ElasticStore) -> None:
     check_leases(es)
+
+
+def test_known_ids_and_new_fields_on_existing_indices(es: ElasticStore) -> None:
+    doc = post("a", "2024-05-01T02:00:00Z") | {"modified_at": "2024-05-03T01:00:00Z", "repost_of": "49900"}
+    assert es.upsert_posts([doc, post("b", "2024-06-01T00:00:00Z")]).inserted == 2
+    es.es.indices.refresh(index="yuqing-posts-*")
+    assert es.known_ids(["a", "b", "c"]) == {"a", "b"} and es.known_ids([]) == set()
+    assert "mappings of existing yuqing-posts-* indices" in es.setup()  # safe to run again, fields kept
+    got = {p["id"]: p for p in es.find_posts()}
+    assert (got["a"]["modified_at"], got["a"]["repost_of"]) == ("2024-05-03T01:00:00Z", "49900")

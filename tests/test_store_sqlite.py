@@ -102,3 +102,29 @@ def check_leases(store) -> None:
     assert not store.try_lock("serve", "b", ttl, now + timedelta(minutes=1))
     assert store.try_lock("serve", "a", ttl, now + timedelta(minutes=2))  # renewal
     assert store.try_lock("serve", "b", ttl, now + timedelta(minutes=8))  # a's lease expired
+
+
+def test_known_ids_and_the_fields_added_for_crawlers(store: SQLiteStore) -> None:
+    doc = post("a", "2024-05-01T02:00:00Z") | {"modified_at": "2024-05-03T01:00:00Z", "repost_of": "4990000000000100"}
+    store.upsert_posts([doc, post("b", "2024-05-01T00:00:00Z")])
+    assert store.known_ids(["a", "b", "c"]) == {"a", "b"} and store.known_ids([]) == set()
+    got = {p["id"]: p for p in store.find_posts()}
+    assert (got["a"]["modified_at"], got["a"]["repost_of"]) == ("2024-05-03T01:00:00Z", "4990000000000100")
+    assert got["b"]["modified_at"] is None
+
+
+def test_a_database_from_before_the_new_columns_is_upgraded(tmp_path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:  # the posts table as the first release created it
+        conn.execute("CREATE TABLE posts (id TEXT PRIMARY KEY, platform TEXT NOT NULL, source TEXT, platform_id TEXT, "
+                     "url TEXT, title TEXT, text TEXT, author TEXT, published_at TEXT, published_ts INTEGER, "
+                     "published_precision TEXT, crawled_at TEXT, first_seen_at TEXT NOT NULL, engagement TEXT NOT "
+                     "NULL DEFAULT '{}', reach INTEGER NOT NULL DEFAULT 0, tokens TEXT, keywords TEXT NOT NULL "
+                     "DEFAULT '[]', sentiment_label TEXT, sentiment_score REAL, sentiment TEXT, schemes TEXT NOT "
+                     "NULL DEFAULT '[]', text_truncated INTEGER NOT NULL DEFAULT 0, dup_of TEXT, cluster TEXT)")
+    store = SQLiteStore(path)
+    store.upsert_posts([post("a", "2024-05-01T00:00:00Z") | {"repost_of": "1"}])
+    assert store.find_posts()[0]["repost_of"] == "1"
+    store.close()

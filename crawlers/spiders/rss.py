@@ -1,4 +1,9 @@
-"""RSS 2.0 / Atom / RDF feeds, parsed with feedparser (which also resolves the encoding)."""
+"""RSS 2.0 / Atom / RDF feeds, parsed with feedparser (which also resolves the encoding).
+
+Many news feeds carry only a teaser. With ``follow_articles`` (the default) an item whose
+body is a short summary is completed from its article page by the same extractor the news
+spider uses; when that page cannot be had, the item keeps its summary (never dropped).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,12 @@ from collections.abc import Iterable, Iterator
 import feedparser
 import scrapy
 from scrapy.http import Response
+from twisted.python.failure import Failure
 
+from crawlers.blocking import page_problem
 from crawlers.dates import parse_cn_time
 from crawlers.encoding import decode_body
+from crawlers.extract import extract_article, summary_only
 from crawlers.items import PostItem
 from crawlers.spiders.base import SourceSpider
 from pipeline.config import Source
@@ -25,7 +33,7 @@ class RssSpider(SourceSpider):
         for url in source.urls:
             yield scrapy.Request(url, callback=self.parse_feed, errback=self.on_error, cb_kwargs={"source": source})
 
-    def parse_feed(self, response: Response, source: Source) -> Iterator[PostItem]:
+    def parse_feed(self, response: Response, source: Source) -> Iterator[PostItem | scrapy.Request]:
         if not response.body.strip():
             self.source_error(source.name, "EMPTY_BODY", f"empty response from {response.url}")
             return
@@ -39,7 +47,9 @@ class RssSpider(SourceSpider):
         entries = [e for e in feed.entries if e.get("title") or e.get("link") or _entry_body(e)]
         if not entries:
             if feed.bozo:
-                kind = "BLOCKED" if _looks_like_login(response) else "MALFORMED"
+                problem = page_problem(response.url, text, response.request.meta.get("redirect_urls", ())
+                                       if response.request else ())
+                kind = problem[0] if problem else "MALFORMED"
                 self.source_error(source.name, kind, f"not a usable feed at {response.url}: {feed.bozo_exception}")
             else:
                 self.logger.info("source %s: feed %s has no entries", source.name, response.url)
@@ -55,7 +65,7 @@ class RssSpider(SourceSpider):
             if raw_time and parsed is None:
                 self.crawler.stats.inc_value("yuqing/dates/unparsed")
             link = entry.get("link")
-            yield PostItem(
+            item = PostItem(
                 platform=source.platform or "rss",
                 source=source.name,
                 url=response.urljoin(link) if link else None,
@@ -68,6 +78,39 @@ class RssSpider(SourceSpider):
                 raw_published=raw_time,
                 crawled_at=now,
             )
+            if source.follow_articles and item.url and summary_only(item.text):
+                yield scrapy.Request(item.url, callback=self.parse_article, errback=self.article_failed,
+                                     cb_kwargs={"source": source, "item": item})
+            else:
+                yield item
+
+    def parse_article(self, response: Response, source: Source, item: PostItem) -> Iterator[PostItem]:
+        """Complete a summary-only item from its article page; keep the summary if that fails."""
+        text = self.page_text(response, source)
+        if self.page_ok(response, source, text):
+            article = extract_article(text, response.url, self.now())
+            if article.text and len(article.text) > len(item.text or ""):
+                item.text = article.text
+                item.title = item.title or article.title
+                item.author = item.author or article.author
+                self.crawler.stats.inc_value("yuqing/rss/articles_followed")
+            else:
+                self.crawler.stats.inc_value("yuqing/rss/article_not_extracted")
+            dates = article.dates
+            if item.published_at is None and dates.published:  # the feed's own date wins
+                item.published_at, item.published_precision = dates.published.value, dates.published.precision
+            if dates.modified:
+                item.modified_at = dates.modified.value
+        yield item
+
+    def article_failed(self, failure: Failure) -> Iterator[PostItem]:
+        """The article page failed (404, timeout): the item goes on with its summary. The feed
+        itself works, so this is a warning and a stat, not a source-health event."""
+        request = failure.request
+        self.crawler.stats.inc_value("yuqing/rss/article_failed")
+        self.logger.warning("source %s: article %s failed (%s); keeping the feed's summary",
+                            request.cb_kwargs["source"].name, request.url, failure.getErrorMessage())
+        yield request.cb_kwargs["item"]
 
 
 def _entry_body(entry: feedparser.FeedParserDict) -> str | None:
@@ -75,8 +118,3 @@ def _entry_body(entry: feedparser.FeedParserDict) -> str | None:
     if contents:
         return max((c.get("value") or "" for c in contents), key=len)
     return entry.get("summary") or entry.get("description")
-
-
-def _looks_like_login(response: Response) -> bool:
-    head = response.body[:4096].decode("utf-8", "replace").lower()
-    return any(m in head for m in ("login", "登录", "passport", "visitor system", "安全验证", "captcha"))

@@ -110,6 +110,10 @@ class Store(Protocol):
 
     def count_posts(self) -> int: ...
 
+    def known_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of these post ids are stored (spiders skip articles they already have)."""
+        ...
+
     def find_posts(self, *, scheme: str | None = None, label: str | None = None, start: datetime | None = None,
                    end: datetime | None = None, limit: int | None = None, order: str = "published",
                    query: str | None = None) -> list[Post]:

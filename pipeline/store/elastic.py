@@ -115,9 +115,12 @@ class ElasticStore:
             raise StoreUnavailable(f"{self.url}: {exc}") from exc
         self.es.indices.put_index_template(name="yuqing-posts", **{k: v for k, v in template.items()})
         done.append("index template yuqing-posts")
-        if self.es.indices.exists_alias(name=POSTS_ALIAS):  # monthly indices made by an older template
-            self.es.indices.put_mapping(index=POSTS_ALIAS, properties=template["template"]["mappings"]["properties"])
-            done.append("mapping of existing yuqing-posts-* indices updated")
+        # Monthly indices made from an older template get the fields added since (the mapping
+        # is strict: without this, posts with new fields would be dead-lettered).
+        if self.es.indices.exists(index=f"{POSTS_PREFIX}*", allow_no_indices=False):
+            self.es.indices.put_mapping(index=f"{POSTS_PREFIX}*",
+                                        properties=template["template"]["mappings"]["properties"])
+            done.append("mappings of existing yuqing-posts-* indices")
         for name, spec in ((ALERTS, "alerts-index.json"), (STATE, "aux-index.json"), (HEALTH, "aux-index.json"),
                            (STORIES, "stories-index.json")):
             if not self.es.indices.exists(index=name):
@@ -132,7 +135,7 @@ class ElasticStore:
     # -- posts ---------------------------------------------------------------
     def _doc(self, post: Post) -> dict[str, Any]:
         doc = {k: v for k, v in post.items() if k not in ("first_seen_at",)}
-        for key in ("published_at", "crawled_at"):  # "" is no date (B16), not a parse error
+        for key in ("published_at", "modified_at", "crawled_at"):  # "" is no date (B16), not a parse error
             doc[key] = post.get(key) or None
         doc["reach"] = sum((post.get("engagement") or {}).values())
         doc["cluster"] = post.get("cluster") or post["id"]  # a post outside any story is a story of its own
@@ -182,6 +185,15 @@ class ElasticStore:
             return {"hits": {"hits": [], "total": {"value": 0}}, "aggregations": {}}
         except _DOWN as exc:
             raise StoreUnavailable(f"{self.url}: {exc}") from exc
+
+    def known_ids(self, ids: Sequence[str]) -> set[str]:
+        out: set[str] = set()
+        ids = list(ids)
+        for i in range(0, len(ids), 1000):
+            chunk = ids[i:i + 1000]
+            res = self._search(POSTS_ALIAS, query={"ids": {"values": chunk}}, size=len(chunk), source=False)
+            out.update(h["_id"] for h in res["hits"]["hits"])
+        return out
 
     def count_posts(self) -> int:
         try:

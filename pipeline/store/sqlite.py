@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS posts (
     category TEXT,
     verification TEXT,
     rumour TEXT,
+    modified_at TEXT,
     repost_of TEXT
 );
 CREATE INDEX IF NOT EXISTS posts_published ON posts (published_ts);
@@ -128,9 +129,9 @@ _POST_COLUMNS = ("id", "platform", "source", "platform_id", "url", "title", "tex
                  "published_ts", "published_precision", "crawled_at", "first_seen_at", "engagement", "reach",
                  "tokens", "keywords", "sentiment_label", "sentiment_score", "sentiment", "schemes",
                  "text_truncated", "dup_of", "cluster", "source_tier", "category", "verification", "rumour",
-                 "repost_of")
+                 "modified_at", "repost_of")
 # Columns added after the first release: an older database file gets them on open.
-_ADDED_COLUMNS = {"posts": ("source_tier", "category", "verification", "rumour", "repost_of"),
+_ADDED_COLUMNS = {"posts": ("source_tier", "category", "verification", "rumour", "modified_at", "repost_of"),
                   "post_schemes": ("cluster",)}
 _UPDATABLE = ("verification", "rumour", "category")
 # On conflict everything is refreshed except the id and when we first saw the post.
@@ -211,7 +212,7 @@ class SQLiteStore:
                 sentiment.get("score"), json.dumps(sentiment, ensure_ascii=False),
                 json.dumps(p.get("schemes") or [], ensure_ascii=False), int(bool(p.get("text_truncated"))),
                 p.get("dup_of"), p.get("cluster"), p.get("source_tier"), p.get("category"), p.get("verification"),
-                p.get("rumour"), p.get("repost_of"),
+                p.get("rumour"), p.get("modified_at"), p.get("repost_of"),
             ))
             links.extend((s, p["id"], _ts(published), sentiment.get("label"), p.get("cluster"))
                          for s in p.get("schemes") or [])
@@ -243,6 +244,10 @@ class SQLiteStore:
             chunk = ids[i:i + 500]
             out.extend(self._db.execute(f"SELECT id FROM posts WHERE id IN ({','.join('?' * len(chunk))})", chunk))
         return out
+
+    def known_ids(self, ids: Sequence[str]) -> set[str]:
+        with self._lock:
+            return {r[0] for r in self._query_ids(list(ids))}
 
     def count_posts(self) -> int:
         with self._lock:
