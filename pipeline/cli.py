@@ -39,7 +39,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         overrides[key] = value
     chosen = [settings.source(n) for n in args.sources] if args.sources else [s for s in settings.sources if s.enabled]
     failed = _import_channels(settings, [s for s in chosen if s.spider == "jsonl"])
-    stats = run_crawl(settings, args.sources or None, **overrides)
+    from pipeline.progress import CrawlProgress
+
+    stats = run_crawl(settings, args.sources or None, progress=CrawlProgress(args.quiet), **overrides)
     for spider, s in stats.items():
         errors = {k.split("/", 2)[2]: v for k, v in s.items() if k.startswith("yuqing/source_errors/")
                   and k.count("/") == 2}
@@ -475,6 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sources", nargs="*", metavar="SOURCE")
     p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                    help="a Scrapy setting for this crawl, e.g. -s CLOSESPIDER_PAGECOUNT=100")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar (Scrapy logs at its usual level)")
     p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("import", parents=[common], help="import a JSON Lines export")

@@ -13,6 +13,7 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings as ScrapySettings
 
 from pipeline.config import Settings
+from pipeline.progress import CrawlProgress
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ def jobs_root(settings: Settings) -> Path | None:
     return Path("data/jobs")
 
 
-def run_crawl(settings: Settings, source_names: list[str] | None = None, **overrides: Any) -> dict[str, dict]:
+def run_crawl(settings: Settings, source_names: list[str] | None = None, *, progress: CrawlProgress | None = None,
+              **overrides: Any) -> dict[str, dict]:
     """Crawl the named sources (default: every enabled one); returns each spider's stats.
 
     With ``crawl.jobdir`` set, each crawler keeps its request queue and seen-request
@@ -66,6 +68,7 @@ def run_crawl(settings: Settings, source_names: list[str] | None = None, **overr
     resumes where it stopped next time. A crawl that finishes removes its JOBDIR, so the
     next run starts fresh (list pages are fetched again; stored articles are skipped by id).
     jsonl sources are not crawled: they are imported (``yuqing crawl`` and ``yuqing import``).
+    ``progress`` (a terminal's bar) counts pages and items in place of Scrapy's INFO log.
     """
     spiders = spider_classes()
     chosen = [settings.source(n) for n in source_names] if source_names else [
@@ -77,6 +80,8 @@ def run_crawl(settings: Settings, source_names: list[str] | None = None, **overr
         by_spider[source.spider].append(source.name)
     if not by_spider:
         return {}
+    if progress is not None and progress.shown and "LOG_LEVEL" not in overrides:
+        overrides["LOG_LEVEL"] = "WARNING"
     scrapy_cfg = scrapy_settings(settings.path, **overrides)
     logging.getLogger("scrapy").setLevel(scrapy_cfg.get("LOG_LEVEL"))
     process = CrawlerProcess(scrapy_cfg)
@@ -92,8 +97,14 @@ def run_crawl(settings: Settings, source_names: list[str] | None = None, **overr
             if (jobdirs[name] / "requests.queue").exists():
                 log.info("%s: resuming the crawl interrupted earlier (%s)", name, jobdirs[name])
         crawlers[name] = crawler
+        if progress is not None:
+            progress.attach(crawler)
         process.crawl(crawler, sources=",".join(sources))
-    process.start()
+    try:
+        process.start()
+    finally:
+        if progress is not None:
+            progress.close()
     for name, crawler in crawlers.items():
         if name in jobdirs and crawler.stats.get_value("finish_reason") == "finished":
             shutil.rmtree(jobdirs[name], ignore_errors=True)

@@ -37,3 +37,37 @@ def bar(*, total: int | None = None, desc: str = "", unit: str = "post", quiet: 
     stream = stream or sys.stderr
     return tqdm(total=total, desc=desc, unit=unit, file=stream, disable=not enabled(quiet, stream),
                 dynamic_ncols=True, mininterval=0.5)
+
+
+class CrawlProgress:
+    """One bar for a Scrapy crawl: pages downloaded, with items scraped and stored beside it.
+
+    A crawl has no known total, so the bar counts. While it shows, Scrapy's INFO lines
+    (a line per minute of stats, one per spider event) would break it up, so the caller
+    lowers Scrapy's log level to WARNING: errors and source problems still print.
+    """
+
+    def __init__(self, quiet: bool = False, stream: IO[str] | None = None) -> None:
+        self.shown = enabled(quiet, stream)
+        self._bar = bar(desc="crawl", unit="page", quiet=quiet, stream=stream) if self.shown else None
+        self.items = 0
+
+    def attach(self, crawler) -> None:
+        """Count this crawler's pages and items (strong references: Scrapy's signals are weak)."""
+        if self._bar is None:
+            return
+        from scrapy import signals
+
+        crawler.signals.connect(self._page, signal=signals.response_received, weak=False)
+        crawler.signals.connect(self._item, signal=signals.item_scraped, weak=False)
+
+    def _page(self, **_: object) -> None:
+        self._bar.update(1)
+
+    def _item(self, **_: object) -> None:
+        self.items += 1
+        self._bar.set_postfix(items=self.items, refresh=False)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()

@@ -154,3 +154,25 @@ def test_import_and_backtest_report_every_item_to_their_progress_bars(processor:
     result = backtest(settings, store, settings.scheme("shop"), datetime(2024, 5, 1, tzinfo=TZ),
                       datetime(2024, 5, 7, tzinfo=TZ), wrap=wrap)
     assert len(seen) == len(result.results) == 7
+
+
+def test_crawl_bar_counts_pages_and_items_of_a_real_crawler() -> None:
+    import scrapy
+    from scrapy import signals
+    from scrapy.crawler import Crawler
+
+    from pipeline.progress import CrawlProgress
+
+    tty = _Tty()
+    bar = CrawlProgress(stream=tty)
+    crawler = Crawler(scrapy.Spider)
+    bar.attach(crawler)
+    for _ in range(3):
+        crawler.signals.send_catch_log(signals.response_received, response=None, request=None, spider=None)
+    for _ in range(2):
+        crawler.signals.send_catch_log(signals.item_scraped, item={}, response=None, spider=None)
+    bar.close()
+    assert bar.items == 2 and "3page" in tty.getvalue() and "items=2" in tty.getvalue()
+    off = CrawlProgress(stream=io.StringIO())  # not a terminal: no bar, Scrapy logs as usual
+    off.attach(crawler)
+    assert not off.shown

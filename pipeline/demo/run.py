@@ -16,6 +16,7 @@ from pipeline.config import Settings
 from pipeline.crawl import run_crawl
 from pipeline.demo.site import ReplaySite
 from pipeline.errors import YuqingError
+from pipeline.progress import CrawlProgress
 from pipeline.store import store_for
 
 DEMO_SOURCES = ["demo-hot-search", "demo-weibo-search"]
@@ -35,7 +36,7 @@ def run_demo(settings: Settings) -> int:
                           "is another demo running?") from None
     with site:
         print(f"replay site: {site.url} (RSS: /rss/hot-search.xml, Weibo API: /api/container/getIndex)", flush=True)
-        stats = run_crawl(settings, DEMO_SOURCES, LOG_LEVEL="WARNING")
+        stats = run_crawl(settings, DEMO_SOURCES, progress=CrawlProgress(), LOG_LEVEL="WARNING")
     crawled_at = time.time()
     store = store_for(settings)
     try:
