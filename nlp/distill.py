@@ -1,0 +1,218 @@
+"""Distil the sentiment teacher into a shallower, faster student.
+
+``python -m nlp.distill --teacher DIR --data shared/data/sentiment --posts shared/data/posts --out DIR``
+
+The student is the teacher with only some of its transformer layers (by default its lowest
+and its highest: the lowest fits the embeddings' output, the highest the classifier head's input),
+so it starts close to the teacher and needs few steps. It learns from the teacher's soft
+labels (temperature-softened logits) over the same training mixture ``nlp.train`` uses plus
+unlabelled real posts, mixed with the gold labels where there are any. Inference cost is
+roughly linear in the layers, so two of four layers read about twice as many posts a second.
+
+The teacher's logits are cached (``--cache``, fp16): a rerun with other student settings
+costs only the student's training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from transformers import AutoTokenizer, BertForSequenceClassification
+
+from nlp.clean import model_input
+from nlp.corpora import load_split
+from nlp.evaluate import evaluate_corpora
+from nlp.train import DEFAULT_CAPS, _logits, build_mixture, fit_temperature, save
+
+UNLABELLED = -1
+
+
+def unlabelled_posts(folder: Path | None, limit: int | None = None) -> list[str]:
+    """Texts of the real posts (JSON Lines with a ``text`` field), normalised like training data."""
+    if folder is None:
+        return []
+    texts: list[str] = []
+    for path in sorted(folder.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                text = model_input(json.loads(line).get("text") or "")
+                if len(text) >= 2:
+                    texts.append(text)
+    return texts[:limit] if limit else texts
+
+
+def student_from(teacher: BertForSequenceClassification, layers: list[int]) -> BertForSequenceClassification:
+    """A copy of the teacher that keeps only ``layers`` of its encoder."""
+    config = teacher.config.to_dict()
+    config.pop("yuqing", None)
+    config["num_hidden_layers"] = len(layers)
+    student = BertForSequenceClassification(type(teacher.config).from_dict(config))
+    state = teacher.state_dict()
+    mapped = {}
+    for key, value in state.items():
+        if key.startswith("bert.encoder.layer."):
+            index, rest = key.removeprefix("bert.encoder.layer.").split(".", 1)
+            if int(index) not in layers:
+                continue
+            key = f"bert.encoder.layer.{layers.index(int(index))}.{rest}"
+        mapped[key] = value.float()
+    missing, unexpected = student.load_state_dict(mapped, strict=False)
+    if [k for k in missing if "position_ids" not in k] or unexpected:
+        raise RuntimeError(f"student does not fit the teacher: missing {missing}, unexpected {unexpected}")
+    return student
+
+
+def teacher_logits(teacher: BertForSequenceClassification, tokenizer, texts: list[str], max_len: int,
+                   cache: Path | None) -> torch.Tensor:
+    """The teacher's raw logits for ``texts``, read from ``cache`` when it holds these texts."""
+    digest = _digest(texts, max_len)
+    if cache and cache.exists():
+        saved = torch.load(cache)
+        if saved.get("digest") == digest:
+            print(f"teacher logits from {cache}", flush=True)
+            return saved["logits"].float()
+    started = time.time()
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # little padding per batch
+    out = torch.empty(len(texts), teacher.config.num_labels)
+    step = 2048
+    for start in range(0, len(order), step):
+        idx = order[start:start + step]
+        out[idx] = _logits(teacher, tokenizer, [texts[i] for i in idx], max_len, batch=128)
+        print(f"teacher: {start + len(idx)}/{len(texts)} ({(start + len(idx)) / (time.time() - started):.0f}/s)",
+              flush=True)
+    if cache:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"digest": digest, "logits": out.half()}, cache)
+    return out
+
+
+def _digest(texts: list[str], max_len: int) -> str:
+    import hashlib
+
+    h = hashlib.sha256(str(max_len).encode())
+    for t in texts:
+        h.update(t.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def distillation_loss(student_logits: torch.Tensor, soft: torch.Tensor, gold: torch.Tensor, temperature: float,
+                      alpha: float) -> torch.Tensor:
+    """``alpha`` × KL to the teacher at ``temperature`` (× T², Hinton et al.) + (1 − alpha) × CE on
+    the rows that have a gold label."""
+    kl = nn.functional.kl_div(nn.functional.log_softmax(student_logits / temperature, dim=-1),
+                              nn.functional.softmax(soft / temperature, dim=-1), reduction="batchmean")
+    loss = alpha * kl * temperature ** 2
+    labelled = gold != UNLABELLED
+    if labelled.any() and alpha < 1:
+        loss = loss + (1 - alpha) * nn.functional.cross_entropy(student_logits[labelled], gold[labelled])
+    return loss
+
+
+def distil(args: argparse.Namespace) -> dict:
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    torch.set_num_threads(args.threads)
+    tokenizer = AutoTokenizer.from_pretrained(args.teacher)
+    teacher = BertForSequenceClassification.from_pretrained(args.teacher, dtype=torch.float32).eval()
+    depth = teacher.config.num_hidden_layers
+    layers = [int(x) for x in args.layers.split(",")] if args.layers else [0, depth - 1]
+    if not layers or max(layers) >= depth or min(layers) < 0 or sorted(set(layers)) != layers:
+        raise SystemExit(f"--layers {args.layers}: give increasing layer indices from 0 to {depth - 1}")
+
+    pool = build_mixture(load_split(args.data, "train"), DEFAULT_CAPS, rng, args.limit)
+    texts = [e.text for e in pool] + unlabelled_posts(args.posts, args.limit)
+    gold = torch.tensor([e.label for e in pool] + [UNLABELLED] * (len(texts) - len(pool)))
+    print(f"distillation set: {len(pool)} labelled + {len(texts) - len(pool)} unlabelled texts", flush=True)
+    soft = teacher_logits(teacher, tokenizer, texts, args.max_len, args.cache)
+
+    student = student_from(teacher, layers)
+    teacher_temperature = float((getattr(teacher.config, "yuqing", None) or {}).get("temperature", 1.0))
+    del teacher
+    student.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    params = [p for p in student.parameters() if p.requires_grad]
+    steps = args.steps or math.ceil(len(texts) * args.epochs / args.batch)
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    warmup = max(1, steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup))))
+    order = list(range(len(texts)))
+    rng.shuffle(order)
+    student.train()
+    started, cursor = time.time(), 0
+    for step in range(steps):
+        if cursor + args.batch > len(order):
+            rng.shuffle(order)
+            cursor = 0
+        idx = order[cursor:cursor + args.batch]
+        cursor += args.batch
+        enc = tokenizer([texts[i] for i in idx], truncation=True, max_length=args.max_len, padding=True,
+                        return_tensors="pt")
+        loss = distillation_loss(student(**enc).logits, soft[idx], gold[idx], args.temperature, args.alpha)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        if step % 50 == 0 or step == steps - 1:
+            print(f"step {step + 1}/{steps} loss {loss.item():.4f} ({(step + 1) / (time.time() - started):.2f} "
+                  "steps/s)", flush=True)
+        if args.checkpoint_every and (step + 1) % args.checkpoint_every == 0:
+            save(student, tokenizer, args.out, {"temperature": teacher_temperature, "max_length": args.max_len,
+                                                 "checkpoint_step": step + 1})
+    student.eval()
+
+    dev = [e for rows in load_split(args.data, "dev").values() for e in rows]
+    rng.shuffle(dev)
+    dev = dev[: args.calibration_size]
+    temperature = fit_temperature(_logits(student, tokenizer, [e.text for e in dev], args.max_len),
+                                  torch.tensor([e.label for e in dev]))
+    meta = {"temperature": temperature, "max_length": args.max_len, "inference_window": args.inference_window,
+            "distilled_from": args.teacher.name, "teacher_layers": layers, "steps": steps, "seed": args.seed,
+            "distillation_texts": len(texts), "labelled_texts": len(pool), "lr": args.lr, "batch": args.batch,
+            "alpha": args.alpha, "distillation_temperature": args.temperature}
+    save(student, tokenizer, args.out, meta)
+    print(f"saved to {args.out} (temperature {temperature:.3f}, {time.time() - started:.0f} s)", flush=True)
+    return meta
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Distil the sentiment teacher into a student with fewer layers.")
+    ap.add_argument("--teacher", type=Path, required=True, help="a trained classifier (nlp.train's output)")
+    ap.add_argument("--data", type=Path, required=True, help="labelled corpora root (shared/data/sentiment)")
+    ap.add_argument("--posts", type=Path, help="folder of unlabelled real posts (*.jsonl with `text`)")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--layers", help="teacher layers the student keeps, comma-separated (default: first,last)")
+    ap.add_argument("--steps", type=int, default=0, help="optimiser steps (0: derive from --epochs)")
+    ap.add_argument("--epochs", type=float, default=1.0)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--max-len", type=int, default=64)
+    ap.add_argument("--inference-window", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--alpha", type=float, default=0.7, help="weight of the teacher's soft labels")
+    ap.add_argument("--temperature", type=float, default=2.0, help="softening of both logits in the KL term")
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--limit", type=int, help="at most this many examples per corpus and posts (smoke runs)")
+    ap.add_argument("--cache", type=Path, help="file for the teacher's logits (reused when the texts match)")
+    ap.add_argument("--calibration-size", type=int, default=3000)
+    ap.add_argument("--checkpoint-every", type=int, default=500)
+    ap.add_argument("--eval", action=argparse.BooleanOptionalAction, default=True,
+                    help="evaluate the saved student on every dev set and write metrics.json")
+    args = ap.parse_args(argv)
+    distil(args)
+    if args.eval:
+        metrics = evaluate_corpora(args.out, args.data)
+        (args.out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
+        print(json.dumps(metrics, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

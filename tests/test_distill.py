@@ -1,0 +1,67 @@
+"""Distillation of the sentiment teacher into a shallower student (nlp.distill)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import BertForSequenceClassification
+
+from nlp.distill import UNLABELLED, distillation_loss, student_from
+from nlp.sentiment import DEFAULT_MODEL, SentimentClassifier
+from tests.conftest import ROOT
+
+
+def test_student_keeps_the_chosen_teacher_layers() -> None:
+    teacher = BertForSequenceClassification.from_pretrained(DEFAULT_MODEL, dtype=torch.float32)
+    layers = [0, teacher.config.num_hidden_layers - 1]
+    student = student_from(teacher, layers)
+    assert student.config.num_hidden_layers == 2
+    top_t = teacher.bert.encoder.layer[layers[1]].output.dense.weight
+    assert torch.equal(student.bert.encoder.layer[1].output.dense.weight, top_t)
+    assert torch.equal(student.classifier.weight, teacher.classifier.weight)
+    assert torch.equal(student.bert.embeddings.word_embeddings.weight, teacher.bert.embeddings.word_embeddings.weight)
+
+
+def test_loss_is_the_teachers_kl_plus_gold_cross_entropy() -> None:
+    logits = torch.tensor([[2.0, -1.0, 0.5], [0.1, 0.2, 3.0]])
+    gold = torch.tensor([0, UNLABELLED])
+    # The student agrees with the teacher: only the gold row's cross-entropy is left.
+    agree = distillation_loss(logits, logits.clone(), gold, temperature=2.0, alpha=0.7)
+    ce = torch.nn.functional.cross_entropy(logits[:1], gold[:1])
+    assert agree.item() == pytest.approx(0.3 * ce.item(), rel=1e-5)
+    # Unlabelled rows alone, soft labels only: disagreement costs, agreement is free.
+    none = torch.tensor([UNLABELLED, UNLABELLED])
+    assert distillation_loss(logits, logits, none, 2.0, 0.7).item() == pytest.approx(0.0, abs=1e-6)
+    assert distillation_loss(logits, logits.flip(0), none, 2.0, 0.7).item() > 0.1
+
+
+@pytest.mark.slow
+def test_distillation_script_writes_a_loadable_student(tmp_path: Path) -> None:
+    """A few steps of the real distillation on the tiny sample (CI's check of nlp.distill)."""
+    out = tmp_path / "student"
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    (posts / "p.jsonl").write_text("\n".join(json.dumps({"text": t}, ensure_ascii=False)
+                                             for t in ("停水三天了，太气人了", "自来水公司回应：明日恢复供水")),
+                                   encoding="utf-8")
+    cmd = [sys.executable, "-m", "nlp.distill", "--teacher", str(DEFAULT_MODEL),
+           "--data", str(ROOT / "tests/fixtures/sentiment_tiny"), "--posts", str(posts), "--out", str(out),
+           "--steps", "3", "--batch", "8", "--calibration-size", "40", "--checkpoint-every", "0",
+           "--cache", str(tmp_path / "logits.pt")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "2 unlabelled" in proc.stdout
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert config["num_hidden_layers"] == 2 and config["yuqing"]["distilled_from"] == DEFAULT_MODEL.name
+    assert set(json.loads((out / "metrics.json").read_text(encoding="utf-8"))) == {"smp2020_ewect_virus",
+                                                                                   "waimai_10k"}
+    assert SentimentClassifier(out).predict(["好"])[0].label is not None
+    # The teacher's logits are cached: a second run reads them instead of labelling again.
+    again = subprocess.run([*cmd[:-2], "--cache", str(tmp_path / "logits.pt"), "--no-eval"],
+                           capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert again.returncode == 0 and "teacher logits from" in again.stdout
