@@ -4,7 +4,8 @@
 
 For every dev set: binary accuracy and macro-F1 on the 0/1 rows, 3-class macro-F1 where
 neutral rows exist, and weibo_senti_100k with emoticons removed. Then throughput on
-2 threads at batch 64 over real posts, and peak RSS.
+2 threads at batch 64 over real posts, and peak RSS, for the shipped model and the teacher (each
+in a child process of its own).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,6 +38,27 @@ def snownlp_predict(texts: list[str]) -> list[Sentiment]:
     return out
 
 
+def measure_speed(model: Path, threads: int) -> dict:
+    """Posts/s and peak RSS of one model, in a child process so each model's memory is its own."""
+    proc = subprocess.run([sys.executable, __file__, "--speed-of", str(model), "--threads", str(threads)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def speed_of(model: Path, threads: int) -> dict:
+    torch.set_num_threads(threads)
+    posts = [json.loads(line)["text"] for line in
+             (ROOT / "pipeline/demo/data/weibo_covid19_posts_2020.jsonl").open(encoding="utf-8")][:1024]
+    clf = SentimentClassifier(model, batch_size=64)
+    clf.predict(posts[:64])
+    start = time.perf_counter()
+    clf.predict(posts)
+    rate = len(posts) / (time.perf_counter() - start)
+    return {"posts": len(posts), "mean_chars": round(sum(map(len, posts)) / len(posts), 1),
+            "posts_per_s": round(rate, 1),
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sentiment")
@@ -44,7 +67,11 @@ def main() -> None:
     ap.add_argument("--no-snownlp", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--speed-of", type=Path, help=argparse.SUPPRESS)  # the child of measure_speed
     args = ap.parse_args()
+    if args.speed_of:
+        print(json.dumps(speed_of(args.speed_of, args.threads)))
+        return
     torch.set_num_threads(args.threads)
     systems = {"shipped": SentimentClassifier(args.model).predict}
     if args.teacher:
@@ -63,11 +90,14 @@ def main() -> None:
         print(f"{corpus:<28}{len(binary):>6}  " + "  ".join(
             f"{m['binary_accuracy']:>9.3f}/{m['macro_f1']:.3f}" for m in line.values()))
         if len(binary) != len(rows):
-            three = metrics([r.label for r in rows], systems["shipped"]([r.text for r in rows]))
-            results[corpus]["shipped"]["three_class_macro_f1"] = three["macro_f1"]
-            results[corpus]["shipped"]["neutral_recall"] = three["per_class"].get("neutral", {}).get("recall")
-            print(f"{'  3-class (with neutral)':<28}{len(rows):>6}  macro-F1 {three['macro_f1']:.3f}, "
-                  f"neutral recall {results[corpus]['shipped']['neutral_recall']}")
+            for name in ("shipped", "teacher"):  # SnowNLP has no neutral class
+                if name not in systems:
+                    continue
+                three = metrics([r.label for r in rows], systems[name]([r.text for r in rows]))
+                results[corpus][name]["three_class_macro_f1"] = three["macro_f1"]
+                results[corpus][name]["neutral_recall"] = three["per_class"].get("neutral", {}).get("recall")
+                print(f"{'  3-class (with neutral)':<28}{len(rows):>6}  {name} macro-F1 {three['macro_f1']:.3f}, "
+                      f"neutral recall {results[corpus][name]['neutral_recall']}")
     for name in systems:
         weibo = [results[c][name]["binary_accuracy"] for c in WEIBO_HUMAN if c in results]
         reviews = [results[c][name]["binary_accuracy"] for c in
@@ -76,17 +106,14 @@ def main() -> None:
               f"review sets {sum(reviews) / len(reviews):.3f}")
         results.setdefault("_summary", {})[name] = {"weibo_human": round(sum(weibo) / len(weibo), 4),
                                                     "reviews": round(sum(reviews) / len(reviews), 4)}
-    posts = [json.loads(line)["text"] for line in
-             (ROOT / "pipeline/demo/data/weibo_covid19_posts_2020.jsonl").open(encoding="utf-8")][:1024]
-    clf = SentimentClassifier(args.model, batch_size=64)
-    clf.predict(posts[:64])
-    start = time.perf_counter()
-    clf.predict(posts)
-    rate = len(posts) / (time.perf_counter() - start)
-    print(f"throughput (shipped, {args.threads} threads, batch 64, {len(posts)} real posts, "
-          f"mean {sum(map(len, posts)) / len(posts):.0f} chars): {rate:.0f} posts/s")
-    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-    results["_throughput_posts_per_s"] = round(rate, 1)
+    models = {"shipped": args.model, **({"teacher": args.teacher} if args.teacher else {})}
+    for name, model in models.items():
+        speed = measure_speed(model, args.threads)
+        print(f"throughput ({name}: {model.name}, {args.threads} threads, batch 64, {speed['posts']} real posts, "
+              f"mean {speed['mean_chars']:.0f} chars): {speed['posts_per_s']:.0f} posts/s, "
+              f"peak RSS {speed['peak_rss_mib']:.0f} MiB")
+        results.setdefault("_throughput", {})[name] = speed
+    results["_throughput_posts_per_s"] = results["_throughput"]["shipped"]["posts_per_s"]
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
 

@@ -16,6 +16,7 @@ costs only the student's training.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import random
@@ -28,8 +29,8 @@ from transformers import AutoTokenizer, BertForSequenceClassification
 
 from nlp.clean import model_input
 from nlp.corpora import load_split
-from nlp.evaluate import evaluate_corpora
-from nlp.train import DEFAULT_CAPS, _logits, build_mixture, fit_temperature, save
+from nlp.evaluate import write_metrics
+from nlp.train import DEFAULT_CAPS, batch_logits, build_mixture, fit_temperature, optimiser, save
 
 UNLABELLED = -1
 
@@ -84,7 +85,7 @@ def teacher_logits(teacher: BertForSequenceClassification, tokenizer, texts: lis
     step = 2048
     for start in range(0, len(order), step):
         idx = order[start:start + step]
-        out[idx] = _logits(teacher, tokenizer, [texts[i] for i in idx], max_len, batch=128)
+        out[idx] = batch_logits(teacher, tokenizer, [texts[i] for i in idx], max_len, batch=128)
         print(f"teacher: {start + len(idx)}/{len(texts)} ({(start + len(idx)) / (time.time() - started):.0f}/s)",
               flush=True)
     if cache:
@@ -94,8 +95,6 @@ def teacher_logits(teacher: BertForSequenceClassification, tokenizer, texts: lis
 
 
 def _digest(texts: list[str], max_len: int) -> str:
-    import hashlib
-
     h = hashlib.sha256(str(max_len).encode())
     for t in texts:
         h.update(t.encode("utf-8"))
@@ -139,10 +138,7 @@ def distil(args: argparse.Namespace) -> dict:
     student.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     params = [p for p in student.parameters() if p.requires_grad]
     steps = args.steps or math.ceil(len(texts) * args.epochs / args.batch)
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
-    warmup = max(1, steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup))))
+    opt, sched = optimiser(params, args.lr, steps)
     order = list(range(len(texts)))
     rng.shuffle(order)
     student.train()
@@ -172,7 +168,7 @@ def distil(args: argparse.Namespace) -> dict:
     dev = [e for rows in load_split(args.data, "dev").values() for e in rows]
     rng.shuffle(dev)
     dev = dev[: args.calibration_size]
-    temperature = fit_temperature(_logits(student, tokenizer, [e.text for e in dev], args.max_len),
+    temperature = fit_temperature(batch_logits(student, tokenizer, [e.text for e in dev], args.max_len),
                                   torch.tensor([e.label for e in dev]))
     meta = {"temperature": temperature, "max_length": args.max_len, "inference_window": args.inference_window,
             "distilled_from": args.teacher.name, "teacher_layers": layers, "steps": steps, "seed": args.seed,
@@ -209,9 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     distil(args)
     if args.eval:
-        metrics = evaluate_corpora(args.out, args.data)
-        (args.out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
-        print(json.dumps(metrics, ensure_ascii=False))
+        print(json.dumps(write_metrics(args.out, args.data), ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ fairly on binary sets.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,4 +59,11 @@ def evaluate_corpora(model: Path | str, data_root: Path) -> dict:
         results[corpus] = {"binary": evaluate_examples(clf, binary)}
         if len(binary) != len(rows):
             results[corpus]["three_class"] = evaluate_examples(clf, rows)
+    return results
+
+
+def write_metrics(model: Path, data_root: Path) -> dict:
+    """Evaluate a freshly trained model on every dev set and keep the numbers beside its weights."""
+    results = evaluate_corpora(model, data_root)
+    (model / "metrics.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
     return results

@@ -20,7 +20,7 @@ from torch import nn
 from transformers import AutoTokenizer, BertForSequenceClassification
 
 from nlp.corpora import LABELS, Example, load_split
-from nlp.evaluate import evaluate_corpora
+from nlp.evaluate import write_metrics
 
 DEFAULT_CAPS = {
     "online_shopping_10_cats": 8000,
@@ -60,6 +60,15 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return float(log_t.exp().clamp(0.25, 10.0))
 
 
+def optimiser(params: list[torch.nn.Parameter], lr: float, steps: int):
+    """AdamW (weight decay 0.01) with a linear warm-up over 5% of ``steps``, then linear decay."""
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    warmup = max(1, steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup))))
+    return opt, sched
+
+
 def save(model: BertForSequenceClassification, tokenizer, out: Path, meta: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     model.config.update({"yuqing": meta})
@@ -86,10 +95,7 @@ def train(args: argparse.Namespace) -> dict:
     print(f"training pool: {len(pool)} examples from {len(train_sets)} corpora", flush=True)
     steps = args.steps or math.ceil(len(pool) * args.epochs / args.batch)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
-    warmup = max(1, steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup))))
+    opt, sched = optimiser(params, args.lr, steps)
     model.train()
     started = time.time()
     cursor = 0
@@ -119,7 +125,7 @@ def train(args: argparse.Namespace) -> dict:
     calib = [e for rows in dev.values() for e in rows]
     rng.shuffle(calib)
     calib = calib[: args.calibration_size]
-    logits = _logits(model, tokenizer, [e.text for e in calib], args.max_len)
+    logits = batch_logits(model, tokenizer, [e.text for e in calib], args.max_len)
     temperature = fit_temperature(logits, torch.tensor([e.label for e in calib]))
     meta = {"temperature": temperature, "max_length": args.max_len, "inference_window": args.inference_window,
             "steps": steps, "seed": args.seed,
@@ -131,7 +137,7 @@ def train(args: argparse.Namespace) -> dict:
 
 
 @torch.no_grad()
-def _logits(model, tokenizer, texts: list[str], max_len: int, batch: int = 64) -> torch.Tensor:
+def batch_logits(model, tokenizer, texts: list[str], max_len: int, batch: int = 64) -> torch.Tensor:
     chunks = []
     for i in range(0, len(texts), batch):
         enc = tokenizer(texts[i:i + batch], truncation=True, max_length=max_len, padding=True, return_tensors="pt")
@@ -161,9 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     train(args)
     if args.eval:
-        metrics = evaluate_corpora(args.out, args.data)
-        (args.out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
-        print(json.dumps(metrics, ensure_ascii=False))
+        print(json.dumps(write_metrics(args.out, args.data), ensure_ascii=False))
 
 
 if __name__ == "__main__":
