@@ -39,6 +39,8 @@ setup(
         "dev": ["pytest>=8", "aiosmtpd>=1.4", "ruff>=0.8", "osmem-server==0.1.6",
                 # report checks (render, fonts, text) and notebook execution
                 "pypdf==7.1.0", "pypdfium2==5.15.2", "nbclient==0.11.0", "nbformat==5.11.1", "ipykernel==7.4.0"],
+        # bench/bench_sentiment.py's baseline
+        "bench": ["snownlp==0.12.3"],
     },
     entry_points={"console_scripts": ["yuqing=pipeline.cli:main"]},
 )

@@ -41,7 +41,7 @@ def write_config(tmp: Path, site: str, concurrency: int) -> Path:
     config = tmp / "yuqing.yaml"
     config.write_text(textwrap.dedent(f"""\
         store: sqlite:///{tmp / 'bench.db'}
-        model: {{path: {ROOT / 'nlp/models/yuqing-sentiment-small'}}}
+        model: {{path: {ROOT / 'nlp/models/yuqing-sentiment-fast'}}}
         userdict: {ROOT / 'config/userdict.txt'}
         crawl: {{download_delay: 0, concurrency_per_domain: {concurrency}, batch_size: 64}}
         """), encoding="utf-8")

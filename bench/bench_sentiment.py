@@ -1,6 +1,7 @@
 """Sentiment quality and speed: the shipped model (and optionally a teacher) beside SnowNLP.
 
-    python bench/bench_sentiment.py [--data ../shared/data/sentiment] [--teacher DIR] [--no-snownlp]
+    pip install -e ".[bench]"   # SnowNLP, the baseline
+    python bench/bench_sentiment.py [--data ../shared/data/sentiment] [--teacher DIR | --no-teacher] [--no-snownlp]
 
 For every dev set: binary accuracy and macro-F1 on the 0/1 rows, 3-class macro-F1 where
 neutral rows exist, and weibo_senti_100k with emoticons removed. Then throughput on
@@ -25,7 +26,7 @@ import torch  # noqa: E402
 
 from nlp.corpora import WEIBO_HUMAN, load_split  # noqa: E402
 from nlp.evaluate import metrics  # noqa: E402
-from nlp.sentiment import DEFAULT_MODEL, Sentiment, SentimentClassifier  # noqa: E402
+from nlp.sentiment import DEFAULT_MODEL, TEACHER_MODEL, Sentiment, SentimentClassifier  # noqa: E402
 
 
 def snownlp_predict(texts: list[str]) -> list[Sentiment]:
@@ -56,14 +57,26 @@ def speed_of(model: Path, threads: int) -> dict:
     rate = len(posts) / (time.perf_counter() - start)
     return {"posts": len(posts), "mean_chars": round(sum(map(len, posts)) / len(posts), 1),
             "posts_per_s": round(rate, 1),
-            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+            "peak_rss_mib": round(peak_rss_mib())}
+
+
+def peak_rss_mib() -> float:
+    """This process's own peak RSS. Not ru_maxrss: Linux carries that across exec, so a child would
+    report its parent's peak (SnowNLP and every dev set) instead of the model's."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sentiment")
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    ap.add_argument("--teacher", type=Path)
+    ap.add_argument("--teacher", type=Path, default=TEACHER_MODEL, help="measured beside the shipped model")
+    ap.add_argument("--no-teacher", action="store_true")
     ap.add_argument("--no-snownlp", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, help="also write the results here")
@@ -74,6 +87,8 @@ def main() -> None:
         return
     torch.set_num_threads(args.threads)
     systems = {"shipped": SentimentClassifier(args.model).predict}
+    if args.no_teacher:
+        args.teacher = None
     if args.teacher:
         systems["teacher"] = SentimentClassifier(args.teacher).predict
     if not args.no_snownlp:

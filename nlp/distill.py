@@ -174,6 +174,8 @@ def distil(args: argparse.Namespace) -> dict:
             "distilled_from": args.teacher.name, "teacher_layers": layers, "steps": steps, "seed": args.seed,
             "distillation_texts": len(texts), "labelled_texts": len(pool), "lr": args.lr, "batch": args.batch,
             "alpha": args.alpha, "distillation_temperature": args.temperature}
+    if args.quantize != "none":
+        meta["quantize"] = args.quantize  # how SentimentClassifier runs it by default (and how it was measured)
     save(student, tokenizer, args.out, meta)
     print(f"saved to {args.out} (temperature {temperature:.3f}, {time.time() - started:.0f} s)", flush=True)
     return meta
@@ -200,6 +202,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cache", type=Path, help="file for the teacher's logits (reused when the texts match)")
     ap.add_argument("--calibration-size", type=int, default=3000)
     ap.add_argument("--checkpoint-every", type=int, default=500)
+    ap.add_argument("--quantize", choices=["none", "int8"], default="none",
+                    help="record that the student runs with dynamic int8 linear layers (evaluated that way)")
     ap.add_argument("--eval", action=argparse.BooleanOptionalAction, default=True,
                     help="evaluate the saved student on every dev set and write metrics.json")
     args = ap.parse_args(argv)

@@ -70,10 +70,12 @@ class _Strict(BaseModel):
 
 
 class ModelConfig(_Strict):
-    path: str = "nlp/models/yuqing-sentiment-small"
+    path: str = "nlp/models/yuqing-sentiment-fast"  # or nlp/models/yuqing-sentiment-small (the teacher)
     batch_size: int = Field(64, ge=1, le=1024)
     uncertain_below: float = Field(0.5, ge=0, le=1)
     allow_hub: bool = False  # True lets `path` be a model-hub id fetched over the network
+    # auto: what the model's config.json says (the shipped student runs int8); none: fp32 throughout
+    quantize: Literal["auto", "none", "int8"] = "auto"
 
 
 class SmtpConfig(_Strict):

@@ -178,7 +178,8 @@ def load_classifier(settings: Settings) -> SentimentClassifier:
         raise ConfigError(f"{settings.path}: model.path: {cfg.path!r} is not a model directory "
                           "(set model.allow_hub: true to load a model-hub id instead)")
     return SentimentClassifier(local or cfg.path, batch_size=cfg.batch_size, threads=default_threads(),
-                               uncertain_below=cfg.uncertain_below, local_files_only=local is not None)
+                               uncertain_below=cfg.uncertain_below, local_files_only=local is not None,
+                               quantize=None if cfg.quantize == "auto" else cfg.quantize)
 
 
 def batched(items: Sequence[Post], size: int) -> Iterable[list[Post]]:

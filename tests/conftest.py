@@ -92,7 +92,7 @@ def write_config(tmp: Path, *, sources: str, schemes: str, smtp_port: int | None
     (cfg / "yuqing.yaml").write_text(textwrap.dedent(f"""\
         store: sqlite:///{tmp / 'yuqing.db'}
         timezone: Asia/Shanghai
-        model: {{path: {ROOT / 'nlp/models/yuqing-sentiment-small'}}}
+        model: {{path: {ROOT / 'nlp/models/yuqing-sentiment-fast'}}}
         {smtp}
         recipients: ["值班 <duty@example.invalid>"]
         outbox: {tmp / 'outbox'}

@@ -12,12 +12,12 @@ import torch
 from transformers import BertForSequenceClassification
 
 from nlp.distill import UNLABELLED, distillation_loss, student_from
-from nlp.sentiment import DEFAULT_MODEL, SentimentClassifier
+from nlp.sentiment import TEACHER_MODEL, SentimentClassifier
 from tests.conftest import ROOT
 
 
 def test_student_keeps_the_chosen_teacher_layers() -> None:
-    teacher = BertForSequenceClassification.from_pretrained(DEFAULT_MODEL, dtype=torch.float32)
+    teacher = BertForSequenceClassification.from_pretrained(TEACHER_MODEL, dtype=torch.float32)
     layers = [0, teacher.config.num_hidden_layers - 1]
     student = student_from(teacher, layers)
     assert student.config.num_hidden_layers == 2
@@ -49,7 +49,7 @@ def test_distillation_script_writes_a_loadable_student(tmp_path: Path) -> None:
     (posts / "p.jsonl").write_text("\n".join(json.dumps({"text": t}, ensure_ascii=False)
                                              for t in ("停水三天了，太气人了", "自来水公司回应：明日恢复供水")),
                                    encoding="utf-8")
-    cmd = [sys.executable, "-m", "nlp.distill", "--teacher", str(DEFAULT_MODEL),
+    cmd = [sys.executable, "-m", "nlp.distill", "--teacher", str(TEACHER_MODEL),
            "--data", str(ROOT / "tests/fixtures/sentiment_tiny"), "--posts", str(posts), "--out", str(out),
            "--steps", "3", "--batch", "8", "--calibration-size", "40", "--checkpoint-every", "0",
            "--cache", str(tmp_path / "logits.pt")]
@@ -57,7 +57,7 @@ def test_distillation_script_writes_a_loadable_student(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "2 unlabelled" in proc.stdout
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))
-    assert config["num_hidden_layers"] == 2 and config["yuqing"]["distilled_from"] == DEFAULT_MODEL.name
+    assert config["num_hidden_layers"] == 2 and config["yuqing"]["distilled_from"] == TEACHER_MODEL.name
     assert set(json.loads((out / "metrics.json").read_text(encoding="utf-8"))) == {"smp2020_ewect_virus",
                                                                                    "waimai_10k"}
     assert SentimentClassifier(out).predict(["好"])[0].label is not None

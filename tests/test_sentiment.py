@@ -1,4 +1,5 @@
-"""The shipped transformer: defined results on odd input, chunking, the eval command."""
+"""The shipped transformers: defined results on odd input, chunking, the eval command, and a
+quality gate per model (the default int8 student and the teacher it was distilled from)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,20 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
-from nlp.sentiment import DEFAULT_MODEL, SentimentClassifier
+from nlp.sentiment import DEFAULT_MODEL, TEACHER_MODEL, SentimentClassifier
 from tests.conftest import ROOT, run_yuqing
+
+# Floors per shipped model: what it measured (MODEL_CARD.md), the gate's ~3 points under.
+# Raise them with a better model; never lower them without a deliberate, reviewed step.
+FLOORS = {
+    # gate: measured binary 0.848, macro-F1 0.763; negation: 11 of 16 right, one of them by a
+    # margin of 0.08 (wrong in fp32), so the floor is the fp32 count.
+    DEFAULT_MODEL.name: {"binary": 0.82, "macro_f1": 0.73, "negation_wrong": 6},
+    # gate: measured 0.863 / 0.781; negation: 10 of 16.
+    TEACHER_MODEL.name: {"binary": 0.83, "macro_f1": 0.75, "negation_wrong": 6},
+}
 
 
 @pytest.fixture(scope="module")
@@ -16,13 +28,31 @@ def clf() -> SentimentClassifier:
     return SentimentClassifier(DEFAULT_MODEL)
 
 
-def test_model_is_a_transformers_directory_within_budget() -> None:
-    files = {p.name for p in DEFAULT_MODEL.iterdir()}
-    assert {"config.json", "model.safetensors", "tokenizer.json", "MODEL_CARD.md"} <= files
-    assert sum(p.stat().st_size for p in DEFAULT_MODEL.iterdir()) < 50 * 1024 * 1024
-    config = json.loads((DEFAULT_MODEL / "config.json").read_text(encoding="utf-8"))
+@pytest.fixture(scope="module", params=[DEFAULT_MODEL, TEACHER_MODEL], ids=lambda p: p.name)
+def each_model(request: pytest.FixtureRequest) -> SentimentClassifier:
+    return SentimentClassifier(request.param)
+
+
+@pytest.mark.parametrize("model", [DEFAULT_MODEL, TEACHER_MODEL], ids=lambda p: p.name)
+def test_model_is_a_transformers_directory_within_budget(model: Path) -> None:
+    files = {p.name for p in model.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "MODEL_CARD.md", "bench.json"} <= files
+    assert sum(p.stat().st_size for p in model.iterdir()) < 50 * 1024 * 1024
+    config = json.loads((model / "config.json").read_text(encoding="utf-8"))
     assert config["architectures"] == ["BertForSequenceClassification"]
     assert config["yuqing"]["temperature"] > 0
+
+
+def test_default_is_the_int8_student_and_quantisation_can_be_switched_off() -> None:
+    fast = SentimentClassifier(DEFAULT_MODEL)
+    assert fast.quantize == "int8" and fast.model.config.num_hidden_layers == 2
+    assert "quantized.dynamic" in type(fast.model.bert.encoder.layer[0].intermediate.dense).__module__
+    plain = SentimentClassifier(DEFAULT_MODEL, quantize="none")
+    assert type(plain.model.bert.encoder.layer[0].intermediate.dense) is torch.nn.Linear
+    [a], [b] = fast.predict(["停水三天了，太气人了"]), plain.predict(["停水三天了，太气人了"])
+    assert a.label == b.label == "negative" and abs(a.probs["negative"] - b.probs["negative"]) < 0.1
+    with pytest.raises(ValueError, match="quantize: 'int4'"):
+        SentimentClassifier(DEFAULT_MODEL, quantize="int4")
 
 
 def test_b13_empty_text_has_no_label_and_does_not_crash(clf: SentimentClassifier) -> None:
@@ -92,25 +122,23 @@ def test_training_reproduces_a_loadable_model(tmp_path: Path) -> None:
     assert SentimentClassifier(out).predict(["好"])[0].label is not None
 
 
-def test_negation_and_contrast_gold_set(clf: SentimentClassifier) -> None:
+def test_negation_and_contrast_gold_set(each_model: SentimentClassifier) -> None:
     """A hand-written gold set (B13): negation and 虽然…但是 contrast, labels only (0 neg, 1 pos)."""
     import csv
 
     rows = list(csv.DictReader((ROOT / "tests/fixtures/negation_contrast_gold.csv").open(encoding="utf-8")))
-    predicted = clf.predict([r["text"] for r in rows])
+    predicted = each_model.predict([r["text"] for r in rows])
     polar = ["negative" if p.probs["negative"] >= p.probs["positive"] else "positive" for p in predicted]
     wrong = [r["text"] for r, p in zip(rows, polar, strict=True) if p != ("negative", "positive")[int(r["label"])]]
     for must in ("我今天不高兴", "外观没问题，挺流畅，但是信号真差", "不得不说，服务真不错"):
         assert must not in wrong, must
-    # Floor = what the shipped model measured (10 of 16; see MODEL_CARD.md). Raise it with a better
-    # model; never lower it without a deliberate, reviewed step.
-    assert len(wrong) <= 6, wrong
+    assert len(wrong) <= FLOORS[each_model.name]["negation_wrong"], wrong
 
 
 GATE_DIGEST = "f88a604ab842e7e783dbf242cb109d9264a6202fd62e3cdbcf6810c4b37a6587"
 
 
-def test_quality_gate_on_a_held_out_sample(clf: SentimentClassifier) -> None:
+def test_quality_gate_on_a_held_out_sample(each_model: SentimentClassifier) -> None:
     """330 dev rows (never trained on) from every corpus; floors sit ~3 points under the measured values."""
     import csv
     import hashlib
@@ -120,9 +148,10 @@ def test_quality_gate_on_a_held_out_sample(clf: SentimentClassifier) -> None:
     path = ROOT / "tests/fixtures/sentiment_gate.csv"
     assert hashlib.sha256(path.read_bytes()).hexdigest() == GATE_DIGEST, "the gate sample changed"
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
-    predicted = clf.predict([r["text"] for r in rows])
+    predicted = each_model.predict([r["text"] for r in rows])
     three = metrics([int(r["label"]) for r in rows], predicted)
     polar = [(int(r["label"]), p) for r, p in zip(rows, predicted, strict=True) if r["label"] in ("0", "1")]
     binary = metrics([g for g, _ in polar], [p for _, p in polar])
-    assert binary["binary_accuracy"] >= 0.83  # measured 0.863
-    assert three["macro_f1"] >= 0.75  # measured 0.781
+    floors = FLOORS[each_model.name]
+    assert binary["binary_accuracy"] >= floors["binary"]
+    assert three["macro_f1"] >= floors["macro_f1"]
