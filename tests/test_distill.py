@@ -52,7 +52,7 @@ def test_distillation_script_writes_a_loadable_student(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "nlp.distill", "--teacher", str(TEACHER_MODEL),
            "--data", str(ROOT / "tests/fixtures/sentiment_tiny"), "--posts", str(posts), "--out", str(out),
            "--steps", "3", "--batch", "8", "--calibration-size", "40", "--checkpoint-every", "0",
-           "--cache", str(tmp_path / "logits.pt")]
+           "--quantize", "int8", "--cache", str(tmp_path / "logits.pt")]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "2 unlabelled" in proc.stdout
@@ -60,7 +60,9 @@ def test_distillation_script_writes_a_loadable_student(tmp_path: Path) -> None:
     assert config["num_hidden_layers"] == 2 and config["yuqing"]["distilled_from"] == TEACHER_MODEL.name
     assert set(json.loads((out / "metrics.json").read_text(encoding="utf-8"))) == {"smp2020_ewect_virus",
                                                                                    "waimai_10k"}
-    assert SentimentClassifier(out).predict(["好"])[0].label is not None
+    student = SentimentClassifier(out)
+    assert student.quantize == config["yuqing"]["quantize"] == "int8"  # as the shipped default runs
+    assert student.predict(["好"])[0].label is not None
     # The teacher's logits are cached: a second run reads them instead of labelling again.
     again = subprocess.run([*cmd[:-2], "--cache", str(tmp_path / "logits.pt"), "--no-eval"],
                            capture_output=True, text=True, cwd=ROOT, timeout=600)
