@@ -145,12 +145,14 @@ class AlertChecker:
         if last and last.window_start == start and level_rank(level, rule.levels) <= level_rank(
                 last_level, rule.levels):
             return CheckResult(scheme.id, "already_alerted", decision, last)
-        escalation = last is not None and level_rank(level, rule.levels) > level_rank(last_level, rule.levels)
-        if last and start - last.window_start < rule.cooldown and not escalation:
+        # Escalation is a higher level within the same episode (the cooldown); a 较大 spike weeks
+        # after a 一般 one is a new alert, not an "升级".
+        in_episode = last is not None and start - last.window_start < rule.cooldown
+        escalation = in_episode and level_rank(level, rule.levels) > level_rank(last_level, rule.levels)
+        if in_episode and not escalation:
             return self._remind(scheme, decision, level, last, start, now, negative, history_starts)
 
         kind = KIND_SPIKE
-        in_episode = last is not None and start - last.window_start < rule.cooldown
         episode_start = (last.payload.get("episode_start") or last.window_start.isoformat()) if in_episode \
             else start.isoformat()
         record = self._record(scheme, kind, f"{scheme.id}:{kind}:{start.isoformat()}:{level}", decision, level,

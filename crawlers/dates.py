@@ -186,7 +186,8 @@ class ArticleDates:
     published_raw: str | None = None  # the text the publish time was read from
 
 
-def _is_future(parsed: ParsedTime, now: datetime, skew: timedelta) -> bool:
+def is_future(parsed: ParsedTime, now: datetime, skew: timedelta = MAX_FUTURE_SKEW) -> bool:
+    """Later than ``now`` by more than clock skew (for a date only: a later day)."""
     if parsed.precision == "day":
         return parsed.value.date() > (now + skew).date()
     return parsed.value > now + skew
@@ -210,7 +211,7 @@ def choose_dates(published: list[tuple[str, str | ParsedTime]], modified: list[t
             if parsed is None:
                 continue
             shown = raw.value.date().isoformat() if isinstance(raw, ParsedTime) else raw
-            if _is_future(parsed, now, skew):
+            if is_future(parsed, now, skew):
                 rejected.append(f"{origin} {shown!r} is in the future")
                 continue
             return parsed, origin, shown

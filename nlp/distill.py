@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--calibration-size", type=int, default=3000)
     ap.add_argument("--checkpoint-every", type=int, default=500)
     ap.add_argument("--quantize", choices=["none", "int8"], default="none",
-                    help="record that the student runs with dynamic int8 linear layers (evaluated that way)")
+                    help="record that the student runs with int8 linear layers (Int8Linear), evaluated so")
     ap.add_argument("--eval", action=argparse.BooleanOptionalAction, default=True,
                     help="evaluate the saved student on every dev set and write metrics.json")
     args = ap.parse_args(argv)

@@ -20,7 +20,7 @@ from transformers.utils import logging as hf_logging
 
 from nlp.clean import model_input
 
-# The shipped default is the 2-layer student distilled from the 4-layer teacher (twice as fast,
+# The shipped default is the 2-layer int8 student distilled from the 4-layer teacher (~3× as fast,
 # within a point of it on the dev sets: see its MODEL_CARD.md); the teacher stays a config choice.
 DEFAULT_MODEL = Path(__file__).parent / "models" / "yuqing-sentiment-fast"
 TEACHER_MODEL = Path(__file__).parent / "models" / "yuqing-sentiment-small"
@@ -64,7 +64,7 @@ class SentimentClassifier:
         self.model.eval()
         meta = getattr(self.model.config, "yuqing", None) or {}
         # The model card says how the model was measured; "int8" there (or here) runs its linear
-        # layers with dynamic int8 weights, about twice as fast on a CPU for ~1 point of accuracy.
+        # layers in int8 (Int8Linear): faster on a CPU, within 0.1 point of fp32 on the dev sets.
         self.quantize = quantize or meta.get("quantize") or "none"
         if self.quantize == "int8":
             self.model = _int8(self.model)
@@ -138,16 +138,43 @@ class SentimentClassifier:
                          chunks=len(lengths), truncated=truncated, uncertain=score < self.uncertain_below)
 
 
-def _int8(model: torch.nn.Module) -> torch.nn.Module:
-    """Dynamic int8 quantisation of every ``nn.Linear`` (weights int8, activations quantised per batch)."""
-    import warnings
+class Int8Linear(torch.nn.Module):
+    """An ``nn.Linear`` with int8 weights (one scale per output channel) and int8 activations with
+    one scale per token, multiplied exactly in int32 (``torch._int_mm``).
 
-    engines = torch.backends.quantized.supported_engines
-    if "fbgemm" not in engines and "qnnpack" in engines:  # ARM CPUs
-        torch.backends.quantized.engine = "qnnpack"
-    with warnings.catch_warnings():  # torch.ao's eager API is deprecated in favour of torchao, still in 2.13
-        warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    Per-token scales are why this is not ``torch.ao``'s dynamic quantisation: that uses one scale
+    for the whole batch, so a post's label would depend on which posts share its batch.
+    """
+
+    def __init__(self, linear: torch.nn.Linear) -> None:
+        super().__init__()
+        weight = linear.weight.detach().float()
+        scale = weight.abs().amax(dim=1).clamp(min=1e-8) / 127
+        self.register_buffer("weight_t", torch.round(weight / scale[:, None]).to(torch.int8).t().contiguous())
+        self.register_buffer("weight_scale", scale)
+        self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().float())
+        self.out_features = linear.out_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.reshape(-1, x.shape[-1]).float()
+        low, high = torch.aminmax(rows, dim=1, keepdim=True)  # one pass, no |rows| copy
+        scale = torch.maximum(high, -low).clamp_(min=1e-8) / 127
+        q = rows.div(scale).round_().to(torch.int8)
+        if q.shape[0] <= 16:  # _int_mm wants more than 16 rows; pad, it is exact either way
+            q = torch.nn.functional.pad(q, (0, 0, 0, 17 - q.shape[0]))
+        out = torch._int_mm(q, self.weight_t)[: rows.shape[0]].float().mul_(scale).mul_(self.weight_scale)
+        if self.bias is not None:
+            out.add_(self.bias)
+        return out.reshape(*x.shape[:-1], self.out_features)
+
+
+def _int8(model: torch.nn.Module) -> torch.nn.Module:
+    """Every ``nn.Linear`` of the encoder as an :class:`Int8Linear` (the classifier head stays fp32)."""
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, torch.nn.Linear) and name != "classifier":
+                setattr(parent, name, Int8Linear(child))
+    return model
 
 
 def default_threads() -> int:

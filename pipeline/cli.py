@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -95,6 +96,8 @@ def _import_channels(settings: Settings, sources: list[Source]) -> int:
 
 
 def _print_import(file: str, report: ImportReport) -> None:
+    if report.encoding != "utf-8":
+        print(f"{file}: not UTF-8; read as {report.encoding.upper()} (GBK exports are)", file=sys.stderr)
     for number, why in report.bad_lines[:50]:
         print(f"{file}:{number}: skipped: {why}", file=sys.stderr)
     if len(report.bad_lines) > 50:
@@ -196,6 +199,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     store = store_for(settings, create=False)
     try:
         paths = write_report(settings, store, args.scheme, flt.start, flt.end, Path(args.output))
+    except OSError as exc:  # -o names a file, a read-only place, a missing drive
+        raise YuqingError(f"-o {args.output}: cannot write the report there: {exc.strerror or exc}") from None
     finally:
         store.close()
     for kind in ("html", "pdf", "png"):
@@ -250,8 +255,8 @@ def cmd_alerts_backtest(args: argparse.Namespace) -> int:
             print("the store holds no posts")
             return 0
         tz = settings.tz
-        since = _day(args.since, tz) if args.since else span[0]
-        until = _day(args.until, tz) if args.until else span[1]
+        since, until = _span(args.since, args.until, tz)
+        since, until = since or span[0], until or span[1]
         schemes = [settings.scheme(args.scheme)] if args.scheme else settings.schemes
         for scheme in schemes:
             report = backtest(settings, store, scheme, since, until,
@@ -273,6 +278,25 @@ def cmd_alerts_backtest(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _span(since: str | None, until: str | None, tz) -> tuple[datetime | None, datetime | None]:
+    """--since/--until as times; an empty or reversed range is an error, not an empty answer."""
+    start = _day(since, tz) if since else None
+    end = _day(until, tz) if until else None
+    if start and end and end <= start:
+        raise YuqingError(f"--until {until} is not after --since {since}")
+    return start, end
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
 
 
 def _day(text: str, tz) -> datetime:
@@ -328,10 +352,10 @@ def cmd_stories(args: argparse.Namespace) -> int:
     if args.scheme:
         settings.scheme(args.scheme)  # an unknown id is an error, not an empty list
     tz = settings.tz
+    start, end = _span(args.since, args.until, tz)
     store = store_for(settings, create=False)
     try:
-        stories = store.find_stories(scheme=args.scheme, start=_day(args.since, tz) if args.since else None,
-                                     end=_day(args.until, tz) if args.until else None, min_size=args.min_size,
+        stories = store.find_stories(scheme=args.scheme, start=start, end=end, min_size=args.min_size,
                                      rumour=args.rumour, limit=args.limit, order=args.order)
     finally:
         store.close()
@@ -355,8 +379,10 @@ def cmd_sentiment(args: argparse.Namespace) -> int:
     if args.texts and args.texts[0] == "eval":
         return _sentiment_eval(clf, args)
     for text, result in zip(args.texts, clf.predict(args.texts), strict=True):
+        # chunks/truncated say how a long text was read; an empty text has label null and 0 chunks
         print(json.dumps({"text": text, "label": result.label, "score": round(result.score, 4),
-                          "uncertain": result.uncertain}, ensure_ascii=False))
+                          "uncertain": result.uncertain, "chunks": result.chunks, "truncated": result.truncated},
+                         ensure_ascii=False))
     return 0
 
 
@@ -443,6 +469,9 @@ def cmd_briefing(args: argparse.Namespace) -> int:
             timedelta(days=1)
     except ValueError:
         raise YuqingError(f"--date {args.date!r} is not a date; use YYYY-MM-DD") from None
+    today = now_shanghai().astimezone(settings.tz).date()
+    if day > today:
+        raise YuqingError(f"--date {day}: that day has not happened yet (today is {today} in {settings.tz.key})")
     store = store_for(settings, create=False)
     try:
         status = send_briefing(settings, store, Notifier(settings), day, force=args.force)
@@ -541,9 +570,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", help="YYYY-MM-DD or ISO 8601, Asia/Shanghai unless a zone is given")
     p.add_argument("--until", help="YYYY-MM-DD or ISO 8601 (exclusive)")
     p.add_argument("--rumour", choices=["unverified", "disputed"], help="only stories with this flag")
-    p.add_argument("--min-size", type=int, default=1, help="only stories with at least this many posts")
+    p.add_argument("--min-size", type=_positive, default=1, help="only stories with at least this many posts")
     p.add_argument("--order", choices=["reach", "negative", "recent"], default="reach")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=_positive, default=20)
     p.add_argument("--json", action="store_true", help="print the stories as JSON")
     p.set_defaults(func=cmd_stories)
 
@@ -580,6 +609,9 @@ def main(argv: list[str] | None = None) -> int:
     except YuqingError as exc:
         print(f"yuqing: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `yuqing stories | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from crawlers.dates import ParsedTime, parse_cn_time
+from crawlers.dates import ParsedTime, is_future, parse_cn_time
 from pipeline.config import JSONL_FIELDS as FIELDS
 from pipeline.config import Source
 from pipeline.errors import YuqingError, open_input
@@ -81,14 +81,39 @@ def parse_time(raw: Any, spec: ImportSpec, now: datetime) -> ParsedTime | None:
 @dataclass
 class ImportReport:
     lines: int = 0
+    encoding: str = "utf-8"
     bad_lines: list[tuple[int, str]] = field(default_factory=list)
     batch: BatchReport = field(default_factory=BatchReport)
     written: WriteResult = field(default_factory=WriteResult)
 
 
+SNIFF_BYTES = 1 << 20
+
+
+def sniff_encoding(head: bytes) -> str:
+    """UTF-8 unless the file's first MiB is not UTF-8 but is GB18030 (exports from Chinese Windows
+    tools). Decided once per file: line by line, a GBK line that happens to be valid UTF-8 (停水通知
+    is) would be stored as mojibake."""
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    for cut in range(4):  # the sniffed block may end inside a multi-byte character
+        try:
+            head[: len(head) - cut].decode("utf-8")
+            return "utf-8"
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:
+                break
+    try:
+        head.decode("gb18030")
+    except UnicodeDecodeError:
+        return "utf-8"  # neither: every bad line is reported as not UTF-8
+    return "gb18030"
+
+
 def read_jsonl(path: Path, spec: ImportSpec, now: datetime, report: ImportReport,
                default_source: str) -> Iterator[dict[str, Any]]:
     with open_input(path, "a .jsonl file", mode="rb") as fh:
+        report.encoding = sniff_encoding(fh.read(SNIFF_BYTES))
+        fh.seek(0)
         for number, raw_line in enumerate(fh, start=1):
             if number == 1:
                 raw_line = raw_line.removeprefix(b"\xef\xbb\xbf")
@@ -96,9 +121,9 @@ def read_jsonl(path: Path, spec: ImportSpec, now: datetime, report: ImportReport
                 continue
             report.lines += 1
             try:
-                line = raw_line.decode("utf-8")
+                line = raw_line.decode(report.encoding)
             except UnicodeDecodeError as exc:
-                report.bad_lines.append((number, f"not UTF-8 ({exc.reason} at byte {exc.start}); "
+                report.bad_lines.append((number, f"not {report.encoding.upper()} ({exc.reason} at byte {exc.start}); "
                                                  "re-export the file as UTF-8"))
                 continue
             try:
@@ -111,13 +136,18 @@ def read_jsonl(path: Path, spec: ImportSpec, now: datetime, report: ImportReport
                 continue
             get = {ours: _lookup(rec, spec.mapping.get(ours, ours)) for ours in FIELDS}
             if not (get["text"] or get["title"]):
-                report.bad_lines.append((number, "no text or title"))
+                fields = ", ".join(list(rec)[:8]) or "none"
+                report.bad_lines.append((number, f"no text or title (fields: {fields}; "
+                                                 "map one with --map text=FIELD)"))
                 continue
             raw_time = get["published_at"]
             parsed = parse_time(raw_time, spec, now) if raw_time not in (None, "") else None
             if raw_time not in (None, "") and parsed is None:
                 hint = f" (expected {spec.time_format})" if spec.time_format else ""
                 report.bad_lines.append((number, f"unreadable published_at {raw_time!r}{hint}"))
+                continue
+            if parsed is not None and is_future(parsed, now):  # as crawled pages (B6): a wrong clock, a typo
+                report.bad_lines.append((number, f"published_at {raw_time!r} is in the future"))
                 continue
             if any(not isinstance(get[k] or "", str) for k in ("text", "title", "author")):
                 report.bad_lines.append((number, "text, title or author is not a string (check the mapping)"))

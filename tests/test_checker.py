@@ -262,3 +262,17 @@ def test_negative_share_jump(tmp_path: Path, smtp_sink) -> None:
     assert share6.outcome == "fired" and share6.alert.count == 60 and share6.alert.baseline == 20
     subjects = [str(m["Subject"]) for m in smtp_sink.messages]
     assert "【舆情预警·占比】供水服务：负面占比升至 60%（基线 20%）" in subjects
+
+
+def test_a_bigger_spike_weeks_later_is_a_new_alert_not_an_escalation(setup, smtp_sink) -> None:
+    make, store = setup
+    settings = make(smtp_sink.port)
+    checker = AlertChecker(settings, store, Notifier(settings))
+    assert checker.check(day(5, 23))[0].alert.payload["level"] == "一般"
+    for n in range(6, 20):  # calm again long after the 2-day cooldown
+        add_posts(store, day(n), negative=1)
+    add_posts(store, day(20), negative=12)
+    later = checker.check(day(20, 23))[0]
+    assert later.outcome == "fired" and later.alert.payload["level"] == "较大"
+    assert later.alert.payload.get("escalated_from") is None
+    assert "升级" not in str(smtp_sink.messages[-1]["Subject"])

@@ -45,3 +45,13 @@ def test_import_reports_non_utf8_lines_and_duplicates(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     assert "export.jsonl:2: skipped: not UTF-8" in out.stderr
     assert "1 dropped (duplicate_id)" in out.stdout and "1 new" in out.stdout
+
+
+def test_stories_refuses_reversed_ranges_and_silly_limits(tmp_path: Path) -> None:
+    config = write_config(tmp_path, schemes="schemes: []\n", sources="sources: []\n")
+    reversed_ = run_yuqing(config, "stories", "--since", "2020-02-10", "--until", "2020-02-01")
+    assert reversed_.returncode == 2 and "--until 2020-02-01 is not after --since 2020-02-10" in reversed_.stderr
+    zero = run_yuqing(config, "stories", "--limit", "0")
+    assert zero.returncode == 2 and "0 is not at least 1" in zero.stderr
+    future = run_yuqing(config, "briefing", "--date", "2999-01-01")
+    assert future.returncode == 2 and "has not happened yet" in future.stderr

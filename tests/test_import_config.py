@@ -90,3 +90,20 @@ def test_import_with_the_channel_mapping_from_config(tmp_path: Path) -> None:
     assert health == [("hotline", "MALFORMED", f"3 bad lines in {export}, first: line 3: not JSON: Expecting value")]
     wrong = run_yuqing(config, "import", "--source", "nope")
     assert wrong.returncode != 0 and "no source named 'nope'" in wrong.stderr
+
+
+def test_gbk_export_is_read_as_gbk_and_future_times_are_refused(tmp_path: Path) -> None:
+    """停水通知 in GBK is also valid UTF-8: the file's encoding is decided once, never per line."""
+    export = tmp_path / "gbk.jsonl"
+    rows = [{"content": "停水通知", "time": "2024-05-03 09:00"},
+            {"content": "城东小区停水两天，无人处理。", "time": "2024-05-03 10:00"},
+            {"content": "系统时钟错了", "time": "2099-05-05 09:00"}]
+    export.write_bytes("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("gbk"))
+    config = write_config(tmp_path, schemes="schemes: []\n", sources="sources: []\n")
+    out = run_yuqing(config, "import", str(export), "--map", "text=content", "--map", "published_at=time")
+    assert "not UTF-8; read as GB18030" in out.stderr
+    assert f"{export}:3: skipped: published_at '2099-05-05 09:00' is in the future" in out.stderr
+    assert f"{export}: 3 lines, 1 bad, 2 analysed" in out.stdout
+    with sqlite3.connect(tmp_path / "yuqing.db") as conn:
+        texts = sorted(t for (t,) in conn.execute("SELECT text FROM posts"))
+    assert texts == sorted(["城东小区停水两天，无人处理。", "停水通知"])

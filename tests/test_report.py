@@ -126,3 +126,11 @@ def test_report_errors(config: Path, tmp_path: Path, capsys) -> None:
     assert main(["--config", str(config), "report", "--scheme", "water", "--since", "2024-05-07",
                  "--until", "2024-05-01"]) == 2
     assert "not after" in capsys.readouterr().err
+
+
+def test_report_to_a_place_it_cannot_write_is_an_error(config: Path, tmp_path: Path, capsys) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("x", encoding="utf-8")
+    args = ["--config", str(config), "report", "--scheme", "water", "--since", "2024-05-01", "--until", "2024-05-07"]
+    assert main([*args, "-o", str(blocker)]) == 2
+    assert f"-o {blocker}: cannot write the report there" in capsys.readouterr().err

@@ -9,15 +9,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from nlp.sentiment import DEFAULT_MODEL, TEACHER_MODEL, SentimentClassifier
+from nlp.sentiment import DEFAULT_MODEL, TEACHER_MODEL, Int8Linear, SentimentClassifier
 from tests.conftest import ROOT, run_yuqing
 
 # Floors per shipped model: what it measured (MODEL_CARD.md), the gate's ~3 points under.
 # Raise them with a better model; never lower them without a deliberate, reviewed step.
 FLOORS = {
-    # gate: measured binary 0.848, macro-F1 0.763; negation: 11 of 16 right, one of them by a
-    # margin of 0.08 (wrong in fp32), so the floor is the fp32 count.
-    DEFAULT_MODEL.name: {"binary": 0.82, "macro_f1": 0.73, "negation_wrong": 6},
+    # gate: measured binary 0.856, macro-F1 0.786; negation: 10 of 16 right.
+    DEFAULT_MODEL.name: {"binary": 0.82, "macro_f1": 0.75, "negation_wrong": 6},
     # gate: measured 0.863 / 0.781; negation: 10 of 16.
     TEACHER_MODEL.name: {"binary": 0.83, "macro_f1": 0.75, "negation_wrong": 6},
 }
@@ -46,13 +45,26 @@ def test_model_is_a_transformers_directory_within_budget(model: Path) -> None:
 def test_default_is_the_int8_student_and_quantisation_can_be_switched_off() -> None:
     fast = SentimentClassifier(DEFAULT_MODEL)
     assert fast.quantize == "int8" and fast.model.config.num_hidden_layers == 2
-    assert "quantized.dynamic" in type(fast.model.bert.encoder.layer[0].intermediate.dense).__module__
+    assert isinstance(fast.model.bert.encoder.layer[0].intermediate.dense, Int8Linear)
     plain = SentimentClassifier(DEFAULT_MODEL, quantize="none")
     assert type(plain.model.bert.encoder.layer[0].intermediate.dense) is torch.nn.Linear
     [a], [b] = fast.predict(["停水三天了，太气人了"]), plain.predict(["停水三天了，太气人了"])
-    assert a.label == b.label == "negative" and abs(a.probs["negative"] - b.probs["negative"]) < 0.1
+    assert a.label == b.label == "negative" and abs(a.probs["negative"] - b.probs["negative"]) < 0.05
     with pytest.raises(ValueError, match="quantize: 'int4'"):
         SentimentClassifier(DEFAULT_MODEL, quantize="int4")
+
+
+def test_a_posts_label_does_not_depend_on_its_batch(clf: SentimentClassifier) -> None:
+    """Per-token int8 scales: the same text gets the same result alone or among other posts (with
+    one scale per batch, a borderline long post flipped from negative to positive)."""
+    praise = "今天社区组织志愿者为老人送菜，大家都很感动，服务非常周到。" * 10
+    complaint = "小区停水三天了，打了十几次热线都没人管，物业态度恶劣，居民怨声载道，强烈要求有关部门尽快解决！"
+    text = praise + complaint + praise
+    others = ["服务很好", "太差了，再也不来了", "自来水公司发布停水通知：明日9时至18时检修管网。" * 3]
+    [alone] = clf.predict([text])
+    among = clf.predict([*others, text])[-1]
+    assert alone.label == among.label
+    assert all(abs(alone.probs[k] - among.probs[k]) < 0.01 for k in alone.probs)
 
 
 def test_b13_empty_text_has_no_label_and_does_not_crash(clf: SentimentClassifier) -> None:
@@ -101,7 +113,7 @@ def test_sentiment_command_prints_label_and_score() -> None:
     out = run_yuqing(ROOT / "config/yuqing.yaml", "sentiment", "停水三天了，太气人了", "")
     lines = [json.loads(line) for line in out.stdout.strip().splitlines()]
     assert lines[0]["label"] == "negative" and 0 < lines[0]["score"] <= 1
-    assert lines[1]["label"] is None
+    assert lines[1]["label"] is None and lines[1]["chunks"] == 0 and lines[0]["chunks"] == 1
 
 
 @pytest.mark.slow
