@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+_LOG_LOCK = threading.Lock()
 
 
 def make_handler(root: Path) -> type[BaseHTTPRequestHandler]:
@@ -25,7 +28,9 @@ def make_handler(root: Path) -> type[BaseHTTPRequestHandler]:
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, fmt: str, *args: object) -> None:
-            print(f"GET {self.path}", flush=True)
+            with _LOG_LOCK:  # handler threads: print() writes text and newline apart, lines would interleave
+                sys.stdout.write(f"GET {self.path}\n")
+                sys.stdout.flush()
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)
