@@ -66,7 +66,7 @@ class BacktestReport:
 def backtest(settings: Settings, store: Store, scheme: Scheme, since: datetime, until: datetime,
              wrap: Callable[[Iterable[datetime]], Iterable[datetime]] | None = None) -> BacktestReport:
     """``wrap`` wraps the window ends (the CLI's progress bar)."""
-    checker = AlertChecker(settings, ShadowAlerts(store), SilentNotifier())  # type: ignore[arg-type]
+    checker = AlertChecker(settings, ShadowAlerts(store), SilentNotifier(), dry_run=True)  # type: ignore[arg-type]
     window = scheme.alert.window
     ends = []
     t = window_start(since, window, settings.tz) + window

@@ -39,10 +39,11 @@ class CheckResult:
 
 
 class AlertChecker:
-    def __init__(self, settings: Settings, store: Store, notifier: Notifier) -> None:
+    def __init__(self, settings: Settings, store: Store, notifier: Notifier, *, dry_run: bool = False) -> None:
         self.settings = settings
         self.store = store
         self.notifier = notifier
+        self.dry_run = dry_run  # a backtest: a spike is logged as "would fire", not as a WARNING
 
     def check(self, now: datetime) -> list[CheckResult]:
         """One pass over every scheme at ``now`` (aware); first retries undelivered alerts."""
@@ -160,8 +161,10 @@ class AlertChecker:
                               episode_start=episode_start)
         if not self.store.claim_alert(record):  # another checker claimed it first
             return CheckResult(scheme.id, "already_alerted", decision, record)
-        log.warning("scheme %s: negative spike %d (baseline %.1f, threshold %.1f, level %s) in window starting %s",
-                    scheme.id, decision.count, decision.baseline, decision.threshold, level, start.isoformat())
+        log.log(logging.INFO if self.dry_run else logging.WARNING,
+                "scheme %s: %snegative spike %d (baseline %.1f, threshold %.1f, level %s) in window starting %s",
+                scheme.id, "backtest, would fire: " if self.dry_run else "", decision.count, decision.baseline,
+                decision.threshold, level, start.isoformat())
         self.notifier.deliver(record, self.store)
         return CheckResult(scheme.id, "fired", decision, record)
 

@@ -164,13 +164,18 @@ def test_cold_start_and_empty_store(tmp_path: Path) -> None:
     assert checker.check(day(0, 23))[0].outcome == "warmup"
 
 
-def test_backtest_replays_without_recording_or_sending(setup, smtp_sink) -> None:
+def test_backtest_replays_without_recording_or_sending(setup, smtp_sink, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
     from alerts.backtest import backtest
 
     make, store = setup
     settings = make(smtp_sink.port)
     add_posts(store, day(6), negative=8)  # above the threshold again, inside the cooldown
-    report = backtest(settings, store, settings.schemes[0], day(0, 0), day(7, 0))
+    with caplog.at_level(logging.INFO, logger="alerts.checker"):
+        report = backtest(settings, store, settings.schemes[0], day(0, 0), day(7, 0))
+    spikes = [r for r in caplog.records if "negative spike" in r.getMessage()]
+    assert spikes and all(r.levelno == logging.INFO and "would fire" in r.getMessage() for r in spikes)
     outcomes = [(start.day, r.outcome) for start, r in report.results if r.outcome not in ("calm", "warmup")]
     assert outcomes == [(6, "fired"), (7, "reminded")]
     assert store.alerts() == [] and smtp_sink.messages == []  # nothing recorded, nothing sent
