@@ -464,12 +464,11 @@ def cmd_briefing(args: argparse.Namespace) -> int:
     from pipeline.store import store_for
 
     settings = _settings(args)
+    today = now_shanghai().astimezone(settings.tz).date()
     try:
-        day = date.fromisoformat(args.date) if args.date else now_shanghai().astimezone(settings.tz).date() - \
-            timedelta(days=1)
+        day = date.fromisoformat(args.date) if args.date else today - timedelta(days=1)
     except ValueError:
         raise YuqingError(f"--date {args.date!r} is not a date; use YYYY-MM-DD") from None
-    today = now_shanghai().astimezone(settings.tz).date()
     if day > today:
         raise YuqingError(f"--date {day}: that day has not happened yet (today is {today} in {settings.tz.key})")
     store = store_for(settings, create=False)
