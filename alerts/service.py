@@ -108,6 +108,18 @@ def job_store_url(settings: Settings) -> str:
     return "sqlite:///data/scheduler.db"
 
 
+def _create_jobs_table(jobstore) -> None:
+    """The job table, made safely when two `serve` processes start together: APScheduler's own
+    check-then-CREATE lets the second one die on "table already exists" (seen in CI)."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        jobstore.jobs_t.create(jobstore.engine, checkfirst=True)
+    except OperationalError as exc:
+        if "already exists" not in str(exc):
+            raise
+
+
 def build_scheduler(settings: Settings, scheduler_cls: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
@@ -116,7 +128,9 @@ def build_scheduler(settings: Settings, scheduler_cls: type[BaseScheduler] = Blo
     url = job_store_url(settings)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    scheduler = scheduler_cls(timezone=tz, jobstores={"default": SQLAlchemyJobStore(url=url)}, job_defaults={
+    jobstore = SQLAlchemyJobStore(url=url)
+    _create_jobs_table(jobstore)
+    scheduler = scheduler_cls(timezone=tz, jobstores={"default": jobstore}, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": int(cfg.misfire_grace.total_seconds())})
     config = str(Path(settings.path).resolve())
     for source in settings.sources:  # each source at its own interval
