@@ -170,7 +170,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     elif args.output:
         out = Path(args.output)
     else:
-        stamp = f"{flt.start:%Y%m%d}-{flt.end:%Y%m%d}" if flt.end else f"{flt.start:%Y%m%d}"
+        # The days the file covers, in Beijing time: an inclusive `--until 2020-04-30` is the exclusive
+        # end 2020-05-01 00:00, and the name must say 20200430.
+        first = flt.start.astimezone(settings.tz)
+        last = (flt.end - timedelta(microseconds=1)).astimezone(settings.tz) if flt.end else None
+        stamp = f"{first:%Y%m%d}-{last:%Y%m%d}" if last else f"{first:%Y%m%d}"
         out = Path(f"yuqing-{args.scheme or 'all'}-{stamp}.{fmt}")
     store = store_for(settings, create=False)
     try:
@@ -336,8 +340,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
         span = store.time_range()
     finally:
         store.close()
-    if span:
-        stats["published"] = {"from": span[0].isoformat(), "to": span[1].isoformat()}
+    if span:  # in the analysts' zone, like every other time the commands print
+        stats["published"] = {"from": span[0].astimezone(settings.tz).isoformat(),
+                              "to": span[1].astimezone(settings.tz).isoformat()}
     print(json.dumps(stats, ensure_ascii=False, indent=2))
     return 0
 
@@ -402,6 +407,9 @@ def _sentiment_eval(clf, args: argparse.Namespace) -> int:
     try:
         with open_input(path, "a .csv file", encoding="utf-8-sig", newline="") as fh:
             reader = csv.DictReader(fh)
+            if not reader.fieldnames:
+                raise YuqingError(f"{path}: the file is empty (expected a header row with "
+                                  f"{args.text_col!r} and {args.label_col!r})")
             for col in (args.text_col, args.label_col):
                 if col not in (reader.fieldnames or []):
                     raise YuqingError(f"{path}: no column {col!r}; columns: {', '.join(reader.fieldnames or [])}")

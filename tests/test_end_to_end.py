@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -124,5 +125,6 @@ def test_crawl_into_elasticsearch_twice_gives_the_same_count(tmp_path: Path, sit
         assert crawl.returncode == 0, crawl.stderr[-3000:]
         stats = run_yuqing(config, "stats", env=env)
         assert '"posts": 16' in stats.stdout, stats.stdout
+        assert json.loads(stats.stdout)["published"]["to"].endswith("+08:00")  # Beijing time, not UTC
     assert "0 new" in crawl.stdout and "rss: 10 items, 0 new, 10 updated" in crawl.stdout
     assert not (tmp_path / "dead.jsonl").exists()

@@ -176,3 +176,11 @@ def test_crawl_bar_counts_pages_and_items_of_a_real_crawler() -> None:
     off = CrawlProgress(stream=io.StringIO())  # not a terminal: no bar, Scrapy logs as usual
     off.attach(crawler)
     assert not off.shown
+
+
+def test_default_file_name_names_the_days_it_covers(config: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert export(config, "--scheme", "shop", "--since", "2024-05-01", "--until", "2024-05-02") == 0
+    assert (tmp_path / "yuqing-shop-20240501-20240502.csv").is_file()  # the inclusive last day, not 05-03
+    assert export(config, "--since", "2024-05-01 08:00", "--format", "jsonl") == 0
+    assert (tmp_path / "yuqing-all-20240501.jsonl").is_file()
