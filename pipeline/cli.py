@@ -372,7 +372,9 @@ def cmd_stories(args: argparse.Namespace) -> int:
         flag = f"  ⚠ {RUMOUR_ZH[s['rumour']]}：{s['rumour_reason']}" if s.get("rumour") else ""
         print(f"{first}  {s['size']:>4} 条 {len(s['sources']):>3} 源  负面 {s['negative']:>4}  "
               f"{VERIFICATION_ZH.get(s['verification'], '?')}  [{s.get('category') or '其他'}]  {s['title']}{flag}")
-    print(f"{len(stories)} story(ies)")
+    more = f" shown, the first {args.limit} by --order {args.order}; raise --limit for more" \
+        if args.limit and len(stories) == args.limit else ""
+    print(f"{len(stories)} story(ies){more}")
     return 0
 
 

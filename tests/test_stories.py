@@ -256,3 +256,21 @@ def test_stories_and_categories_in_pandas(settings: Settings, segmenter: Segment
     assert set(load_posts(store, verification=SOCIAL_ONLY)["id"]) == {p["id"] for p in posts}
     assert load_posts(store).groupby("cluster").size().to_dict() == {"r0": 10, "x": 1}
     assert top_terms(store, field="category").values.tolist() == [["环境", 10], ["服务质量", 1]]
+
+
+def test_stories_command_says_when_the_limit_cut_the_list(settings: Settings, segmenter: Segmenter,
+                                                          tmp_path: Path, monkeypatch, capsys) -> None:
+    from pipeline.cli import main
+
+    store = SQLiteStore(tmp_path / "cli.db")
+    texts = ["北区停水一整天，物业不管", "自来水发黄有异味，还能喝吗", "水厂排污，河里死鱼一片"]
+    store_batch([post(settings, segmenter, f"c{i}", t, minutes=i) for i, t in enumerate(texts)], store,
+                StoryBook(settings, store))
+    store.close()
+    monkeypatch.setenv("YUQING_STORE", f"sqlite:///{tmp_path / 'cli.db'}")
+    config = str(ROOT / "config/yuqing.yaml")
+    assert main(["--config", config, "stories", "--since", "2024-05-01", "--limit", "2"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "2 story(ies) shown, the first 2 by --order reach; raise --limit for more")
+    assert main(["--config", config, "stories", "--since", "2024-05-01"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "3 story(ies)"
