@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from nlp.near_dup import MinHashLSH, Signature, fingerprint, is_near_duplicate, shingles
+from nlp.near_dup import MinHashLSH, Signature, fingerprint, is_near_duplicate, repost_core, shingles
 from pipeline.config import Settings, StoriesConfig
 from pipeline.ids import post_id
 from pipeline.timeutil import parse_utc
@@ -275,5 +275,6 @@ def build_story(cluster: str, members: Sequence[Post], cfg: StoriesConfig,
 def _headline(post: Post) -> str:
     if post.get("title"):
         return str(post["title"])[:80]
-    text = str(post.get("text") or "")
+    # a repost's headline is what was reposted, not "转发//@用户A:…" (the chain is the reposters' talk)
+    text = repost_core(str(post.get("text") or ""))
     return text[:60] + ("…" if len(text) > 60 else "")

@@ -274,3 +274,11 @@ def test_stories_command_says_when_the_limit_cut_the_list(settings: Settings, se
         "2 story(ies) shown, the first 2 by --order reach; raise --limit for more")
     assert main(["--config", config, "stories", "--since", "2024-05-01"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "3 story(ies)"
+
+
+def test_a_repost_headline_is_what_was_reposted() -> None:
+    from pipeline.stories import _headline
+
+    assert _headline({"text": "转发//@路人甲:同样情况//@小区业主:北区爆管，停水一整天了"}) == "北区爆管，停水一整天了"
+    assert _headline({"text": "说得对//@用户A:"}) == "说得对//@用户A:"  # nothing after the chain: keep it
+    assert _headline({"title": "标题", "text": "x//@a:y"}) == "标题"
