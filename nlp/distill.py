@@ -171,6 +171,7 @@ def distil(args: argparse.Namespace) -> dict:
     temperature = fit_temperature(batch_logits(student, tokenizer, [e.text for e in dev], args.max_len),
                                   torch.tensor([e.label for e in dev]))
     meta = {"temperature": temperature, "max_length": args.max_len, "inference_window": args.inference_window,
+            "chunk_length": args.chunk_length or args.max_len,
             "distilled_from": args.teacher.name, "teacher_layers": layers, "steps": steps, "seed": args.seed,
             "distillation_texts": len(texts), "labelled_texts": len(pool), "lr": args.lr, "batch": args.batch,
             "alpha": args.alpha, "distillation_temperature": args.temperature}
@@ -192,7 +193,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--epochs", type=float, default=1.0)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--max-len", type=int, default=64)
-    ap.add_argument("--inference-window", type=int, default=128)
+    ap.add_argument("--inference-window", type=int, default=128, help="texts up to this many tokens are read whole")
+    ap.add_argument("--chunk-length", type=int, default=0,
+                    help="tokens per chunk of a longer text (default: the training --max-len)")
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--alpha", type=float, default=0.7, help="weight of the teacher's soft labels")
     ap.add_argument("--temperature", type=float, default=2.0, help="softening of both logits in the KL term")

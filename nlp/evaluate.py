@@ -46,6 +46,23 @@ def metrics(gold: Sequence[int], predicted: Sequence[Sentiment]) -> dict:
     return out
 
 
+def calibration_error(gold: Sequence[int], predicted: Sequence[Sentiment], bins: int = 10) -> float:
+    """Expected calibration error of ``score`` (the top probability): the gap between confidence and
+    accuracy, averaged over equal-width confidence bins weighted by their size. 0 is perfect."""
+    pairs = [(p.score, LABELS.index(p.label) == g) for g, p in zip(gold, predicted, strict=True) if p.label]
+    if not pairs:
+        return 0.0
+    total = 0.0
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        members = [(s, ok) for s, ok in pairs if low < s <= high or (b == 0 and s == 0)]
+        if members:
+            confidence = sum(s for s, _ in members) / len(members)
+            accuracy = sum(ok for _, ok in members) / len(members)
+            total += len(members) / len(pairs) * abs(confidence - accuracy)
+    return round(total, 4)
+
+
 def evaluate_examples(classifier: SentimentClassifier, rows: Sequence[Example]) -> dict:
     return metrics([r.label for r in rows], classifier.predict([r.text for r in rows]))
 

@@ -24,7 +24,10 @@ from nlp.clean import model_input
 # within a point of it on the dev sets: see its MODEL_CARD.md); the teacher stays a config choice.
 DEFAULT_MODEL = Path(__file__).parent / "models" / "yuqing-sentiment-fast"
 TEACHER_MODEL = Path(__file__).parent / "models" / "yuqing-sentiment-small"
-_NEGATIVE_CHUNK_DECIDES = 0.5
+# A chunk this negative decides a long text's label. 0.5 let one gripe in a long, clearly positive
+# review outvote the rest (hotel reviews: 0.829 → 0.849 binary accuracy at 0.7); the B14 complaint
+# closing a neutral article still decides (its chunk reads ~0.85 negative).
+_NEGATIVE_CHUNK_DECIDES = 0.7
 _CHUNK_OVERLAP = 16
 # A runaway page must not cost minutes: beyond this many chunks the head and the tail
 # are read (a complaint usually opens or closes an article) and the result is marked truncated.
@@ -75,7 +78,7 @@ class SentimentClassifier:
         # MODEL_CARD.md); a longer one is cut into chunks of the training length, so one negative
         # paragraph is not diluted by the neutral text around it (field report B14).
         self.window = int(meta.get("inference_window") or meta.get("max_length") or 128)
-        self.chunk = int(meta.get("max_length") or self.window)
+        self.chunk = int(meta.get("chunk_length") or meta.get("max_length") or self.window)
         self.labels = [self.model.config.id2label[i].lower() for i in range(self.model.config.num_labels)]
         self.batch_size = batch_size
         self.uncertain_below = uncertain_below

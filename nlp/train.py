@@ -2,8 +2,10 @@
 
 Reproduces ``nlp/models/yuqing-sentiment-small`` (see its MODEL_CARD.md for the exact
 command). Seeds are fixed; the training mixture caps large review corpora so that
-Weibo text and the neutral sets are not drowned out, and emoticons are stripped from
-the emoticon-labelled corpus so the model cannot learn labels from them.
+Weibo text and the neutral sets are not drowned out (``--cap`` moves a cap), and emoticons
+are stripped from the emoticon-labelled corpus so the model cannot learn labels from them.
+``--base`` may also be a trained classifier (a further fine-tune, e.g. of the distilled
+student); ``--extra`` adds small hand-written sets such as ``nlp/data/negation_contrast_train.csv``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import torch
 from torch import nn
 from transformers import AutoTokenizer, BertForSequenceClassification
 
-from nlp.corpora import LABELS, Example, load_split
+from nlp.corpora import LABELS, Example, load_split, read_csv
 from nlp.evaluate import write_metrics
 
 DEFAULT_CAPS = {
@@ -87,11 +89,21 @@ def train(args: argparse.Namespace) -> dict:
         args.base, num_labels=3, id2label=dict(enumerate(LABELS)), label2id={n: i for i, n in enumerate(LABELS)},
         dtype=torch.float32,
     )
+    # A further fine-tune of a trained classifier (e.g. the distilled student) keeps how that was made.
+    base_meta = dict(getattr(model.config, "yuqing", None) or {})
     if args.freeze_embeddings:
         model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
 
     train_sets = load_split(args.data, "train")
-    pool = build_mixture(train_sets, DEFAULT_CAPS, rng, args.limit)
+    pool = build_mixture(train_sets, {**DEFAULT_CAPS, **args.cap}, rng, args.limit)
+    for path in args.extra:
+        # Small hand-written sets (negation, contrast) are repeated so that they are seen a few
+        # times in one pass over a mixture a few hundred times their size.
+        extra = read_csv(path, path.stem)
+        pool.extend(extra * args.extra_repeat)
+        print(f"extra: {len(extra)} rows from {path} x {args.extra_repeat}", flush=True)
+    if args.extra:
+        rng.shuffle(pool)
     print(f"training pool: {len(pool)} examples from {len(train_sets)} corpora", flush=True)
     steps = args.steps or math.ceil(len(pool) * args.epochs / args.batch)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -128,9 +140,15 @@ def train(args: argparse.Namespace) -> dict:
     logits = batch_logits(model, tokenizer, [e.text for e in calib], args.max_len)
     temperature = fit_temperature(logits, torch.tensor([e.label for e in calib]))
     meta = {"temperature": temperature, "max_length": args.max_len, "inference_window": args.inference_window,
+            "chunk_length": args.chunk_length or args.max_len,
             "steps": steps, "seed": args.seed,
             "train_examples": len(pool), "base": args.base.name, "lr": args.lr, "batch": args.batch,
-            "freeze_embeddings": args.freeze_embeddings}
+            "freeze_embeddings": args.freeze_embeddings, "caps": {**DEFAULT_CAPS, **args.cap},
+            "extra": {p.name: args.extra_repeat for p in args.extra}}
+    if base_meta:
+        meta["base_meta"] = {k: v for k, v in base_meta.items() if k != "base_meta"}
+    if args.quantize != "none":
+        meta["quantize"] = args.quantize  # how SentimentClassifier runs it by default (and how it was measured)
     save(model, tokenizer, args.out, meta)
     print(f"saved to {args.out} (temperature {temperature:.3f})", flush=True)
     return meta
@@ -145,6 +163,13 @@ def batch_logits(model, tokenizer, texts: list[str], max_len: int, batch: int = 
     return torch.cat(chunks) if chunks else torch.zeros(0, 3)
 
 
+def parse_cap(value: str) -> tuple[str, int]:
+    corpus, _, count = value.partition("=")
+    if not corpus or not count.isdigit():
+        raise argparse.ArgumentTypeError(f"--cap {value!r}: write CORPUS=ROWS, e.g. waimai_10k=9000")
+    return corpus, int(count)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Fine-tune the yuqing sentiment classifier.")
     ap.add_argument("--base", type=Path, required=True, help="pruned encoder from `python -m nlp.prune`")
@@ -154,17 +179,28 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--epochs", type=float, default=1.0)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--max-len", type=int, default=64)
-    ap.add_argument("--inference-window", type=int, default=128, help="tokens per chunk when classifying")
+    ap.add_argument("--inference-window", type=int, default=128, help="texts up to this many tokens are read whole")
+    ap.add_argument("--chunk-length", type=int, default=0,
+                    help="tokens per chunk of a longer text (default: the training --max-len)")
     ap.add_argument("--lr", type=float, default=8e-5)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--limit", type=int, help="at most this many examples per corpus (smoke runs)")
     ap.add_argument("--calibration-size", type=int, default=3000)
     ap.add_argument("--checkpoint-every", type=int, default=250)
+    ap.add_argument("--cap", type=parse_cap, action="append", default=[], metavar="CORPUS=ROWS",
+                    help="rows of CORPUS in the training mixture (overrides the default caps; repeatable)")
+    ap.add_argument("--extra", type=Path, action="append", default=[], metavar="CSV",
+                    help="a further labelled CSV (text,label) added to the mixture, e.g. "
+                         "nlp/data/negation_contrast_train.csv (repeatable)")
+    ap.add_argument("--extra-repeat", type=int, default=1, help="how many times each --extra row is added")
+    ap.add_argument("--quantize", choices=["none", "int8"], default="none",
+                    help="record that the model runs with int8 linear layers (Int8Linear), evaluated so")
     ap.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--eval", action=argparse.BooleanOptionalAction, default=True,
                     help="evaluate the saved model on every dev set and write metrics.json")
     args = ap.parse_args(argv)
+    args.cap = dict(args.cap)
     train(args)
     if args.eval:
         print(json.dumps(write_metrics(args.out, args.data), ensure_ascii=False))

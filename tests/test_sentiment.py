@@ -15,10 +15,13 @@ from tests.conftest import ROOT, run_yuqing
 # Floors per shipped model: what it measured (MODEL_CARD.md), the gate's ~3 points under.
 # Raise them with a better model; never lower them without a deliberate, reviewed step.
 FLOORS = {
-    # gate: measured binary 0.856, macro-F1 0.786; negation: 10 of 16 right.
-    DEFAULT_MODEL.name: {"binary": 0.82, "macro_f1": 0.75, "negation_wrong": 6},
-    # gate: measured 0.863 / 0.781; negation: 10 of 16.
-    TEACHER_MODEL.name: {"binary": 0.83, "macro_f1": 0.75, "negation_wrong": 6},
+    # gate: measured binary 0.852, macro-F1 0.788; negation 10 of 16, held-out 17 of 30;
+    # neutral news leads: 28 of 37 neutral.
+    DEFAULT_MODEL.name: {"binary": 0.82, "macro_f1": 0.75, "negation_wrong": 6, "heldout_wrong": 13,
+                         "news_neutral": 0.70},
+    # gate: measured 0.859 / 0.779; negation 10 of 16, held-out 19 of 30; news leads 29 of 37.
+    TEACHER_MODEL.name: {"binary": 0.83, "macro_f1": 0.75, "negation_wrong": 6, "heldout_wrong": 11,
+                         "news_neutral": 0.70},
 }
 
 
@@ -104,7 +107,9 @@ def test_sentiment_eval_command(tmp_path: Path) -> None:
     named.write_text("text,label\n太差了,negative\n,positive\n很好,正面\n", encoding="utf-8")
     out = run_yuqing(ROOT / "config/yuqing.yaml", "sentiment", "eval", str(named))
     assert json.loads(out.stdout.strip().splitlines()[-1])["n"] == 2 and "1 row(s) with empty text" in out.stderr
-    for path, fragment in ((tmp_path / "nope.csv", "file not found"), (tmp_path, "is a folder")):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    for path, fragment in ((tmp_path / "nope.csv", "file not found"), (tmp_path, "is a folder"),
+                           (tmp_path / "empty.csv", "the file is empty")):
         err = run_yuqing(ROOT / "config/yuqing.yaml", "sentiment", "eval", str(path))
         assert err.returncode == 2 and fragment in err.stderr and "Traceback" not in err.stderr
 
@@ -125,13 +130,31 @@ def test_training_reproduces_a_loadable_model(tmp_path: Path) -> None:
     out = tmp_path / "m"
     proc = subprocess.run([sys.executable, "-m", "nlp.train", "--base", str(DEFAULT_MODEL),
                            "--data", str(ROOT / "tests/fixtures/sentiment_tiny"), "--out", str(out),
-                           "--steps", "3", "--batch", "8", "--calibration-size", "40", "--checkpoint-every", "0"],
+                           "--steps", "3", "--batch", "8", "--calibration-size", "40", "--checkpoint-every", "0",
+                           "--max-len", "96", "--cap", "waimai_10k=5", "--extra",
+                           "nlp/data/negation_contrast_train.csv", "--extra-repeat", "2", "--quantize", "int8",
+                           "--inference-window", "256", "--chunk-length", "64"],
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "extra: 199 rows from nlp/data/negation_contrast_train.csv x 2" in proc.stdout
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert set(metrics) == {"smp2020_ewect_virus", "waimai_10k"}
     assert "three_class" in metrics["smp2020_ewect_virus"]
-    assert SentimentClassifier(out).predict(["好"])[0].label is not None
+    meta = json.loads((out / "config.json").read_text(encoding="utf-8"))["yuqing"]
+    assert meta["caps"]["waimai_10k"] == 5 and meta["extra"] == {"negation_contrast_train.csv": 2}
+    assert meta["base_meta"]["quantize"] == "int8"  # how the base model was made is kept
+    trained = SentimentClassifier(out)
+    assert (trained.quantize, trained.window, trained.chunk) == ("int8", 256, 64)
+    assert trained.predict(["好"])[0].label is not None
+
+
+def test_training_refuses_a_malformed_cap() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "nlp.train", "--base", "x", "--data", "x", "--out", "x",
+                           "--cap", "waimai_10k:5"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2 and "--cap 'waimai_10k:5': write CORPUS=ROWS" in proc.stderr
 
 
 def test_negation_and_contrast_gold_set(each_model: SentimentClassifier) -> None:
@@ -145,6 +168,31 @@ def test_negation_and_contrast_gold_set(each_model: SentimentClassifier) -> None
     for must in ("我今天不高兴", "外观没问题，挺流畅，但是信号真差", "不得不说，服务真不错"):
         assert must not in wrong, must
     assert len(wrong) <= FLOORS[each_model.name]["negation_wrong"], wrong
+
+
+def test_negation_and_contrast_held_out_set(each_model: SentimentClassifier) -> None:
+    """30 more hand-written sentences, written before the negation training set was used and never
+    trained on: the measure of whether that set taught the forms or only its own sentences."""
+    import csv
+
+    rows = list(csv.DictReader((ROOT / "tests/fixtures/negation_contrast_heldout.csv").open(encoding="utf-8")))
+    predicted = each_model.predict([r["text"] for r in rows])
+    polar = ["negative" if p.probs["negative"] >= p.probs["positive"] else "positive" for p in predicted]
+    wrong = [r["text"] for r, p in zip(rows, polar, strict=True) if p != ("negative", "positive")[int(r["label"])]]
+    assert len(wrong) <= FLOORS[each_model.name]["heldout_wrong"], wrong
+
+
+def test_news_style_reporting_comes_out_mostly_neutral(each_model: SentimentClassifier) -> None:
+    """70 real hot-search news leads labelled by hand: the ones a reader takes as plain reporting
+    must mostly come out neutral and seldom negative (a factual lead is not a complaint)."""
+    import csv
+
+    rows = list(csv.DictReader((ROOT / "tests/fixtures/news_leads_gold.csv").open(encoding="utf-8")))
+    neutral = [r["text"] for r in rows if r["label"] == "2"]
+    labels = [p.label for p in each_model.predict(neutral)]
+    floors = FLOORS[each_model.name]
+    assert labels.count("neutral") / len(neutral) >= floors["news_neutral"], labels
+    assert labels.count("negative") / len(neutral) <= 0.15, labels
 
 
 GATE_DIGEST = "f88a604ab842e7e783dbf242cb109d9264a6202fd62e3cdbcf6810c4b37a6587"
@@ -167,3 +215,17 @@ def test_quality_gate_on_a_held_out_sample(each_model: SentimentClassifier) -> N
     floors = FLOORS[each_model.name]
     assert binary["binary_accuracy"] >= floors["binary"]
     assert three["macro_f1"] >= floors["macro_f1"]
+
+
+def test_calibration_error_is_the_gap_between_confidence_and_accuracy() -> None:
+    from nlp.evaluate import calibration_error
+    from nlp.sentiment import Sentiment
+
+    def said(label: str, score: float) -> Sentiment:
+        return Sentiment(label=label, score=score)
+
+    # 0.75 confident, right 3 times in 4: calibrated.
+    assert calibration_error([0, 0, 0, 1], [said("negative", 0.75)] * 4) == 0.0
+    # 0.95 confident, right half the time: off by 0.45.
+    assert calibration_error([0, 1], [said("negative", 0.95)] * 2) == 0.45
+    assert calibration_error([], []) == 0.0
