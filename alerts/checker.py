@@ -16,7 +16,7 @@ from typing import Any
 
 from alerts.detect import Decision, detect_share_jump, detect_spike, level_rank, severity
 from alerts.notify import Notifier
-from pipeline.config import Scheme, Settings
+from pipeline.config import Scheme, Settings, platform_zh
 from pipeline.schemes import fold
 from pipeline.store import AlertRecord, Store
 from pipeline.stories import RUMOUR_ZH, VERIFICATION_ZH
@@ -225,7 +225,7 @@ class AlertChecker:
             "series": series,
             "top_terms": spike_terms(window_posts, base_posts, max(1, len(history_starts))),
             "by_source": Counter(p.get("source") or "?" for p in window_posts).most_common(8),
-            "by_platform": Counter(p.get("platform") or "?" for p in window_posts).most_common(8),
+            "by_platform": Counter(platform_zh(p.get("platform")) for p in window_posts).most_common(8),
             "by_category": Counter(p.get("category") or "其他" for p in window_posts).most_common(8),
             "top_stories": self._top_stories(window_posts),
         }

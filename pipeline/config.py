@@ -62,6 +62,17 @@ Tier = Literal["official", "mainstream", "self_media", "anonymous"]
 TIERS: tuple[str, ...] = get_args(Tier)
 PLATFORM_TIERS: dict[str, Tier] = {"news": "mainstream", "rss": "mainstream", "weibo": "self_media",
                                    "wechat": "self_media", "tieba": "anonymous", "forum": "anonymous"}
+# What analysts read for a platform (e-mails, exports, reports); a platform not listed is shown as named.
+PLATFORM_ZH: dict[str, str] = {"weibo": "微博", "news": "新闻网站", "rss": "RSS订阅", "wechat": "微信公众号",
+                               "tieba": "贴吧", "forum": "论坛", "hotline": "热线工单", "internal": "内部渠道",
+                               "weibo_hot_search": "微博热搜"}
+
+
+def platform_zh(platform: str | None) -> str:
+    """The Chinese name of a platform, or the platform as configured when it has none."""
+    return PLATFORM_ZH.get(platform or "", platform or "未知")
+
+
 DEBUNK_TERMS = ("辟谣", "不实", "谣言", "假消息", "经核实", "系谣传", "网传不实", "并非事实", "纯属捏造", "予以澄清")
 
 

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from pipeline.config import platform_zh
 from pipeline.errors import YuqingError
 from pipeline.frame import LABELS_ZH, posts_frame
 from pipeline.store import Post, PostFilter, Store
@@ -63,7 +64,7 @@ def table(df: pd.DataFrame, scheme_names: dict[str, str] | None = None) -> pd.Da
     for col in ("published_at", "crawled_at"):
         out[col] = out[col].dt.tz_localize(None)  # already Beijing time: the header says so
     out["sentiment"] = out["sentiment"].map(LABELS_ZH).astype("object")
-    out["platform"] = out["platform"].astype("object")
+    out["platform"] = out["platform"].astype("object").map(platform_zh)
     out["source"] = out["source"].astype("object")
     out["keywords"] = ["、".join(v) for v in out["keywords"]]
     out["schemes"] = ["、".join(names.get(s, s) for s in v) for v in out["schemes"]]

@@ -19,7 +19,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from alerts.chart import timeline_chart
-from pipeline.config import Settings
+from pipeline.config import Settings, platform_zh
 from pipeline.frame import LABELS, LABELS_ZH
 from pipeline.store import PostFilter, Store
 from pipeline.stories import RUMOUR_ZH, VERIFICATION_ZH
@@ -82,7 +82,7 @@ def report_data(settings: Settings, store: Store, scheme_id: str, start: datetim
     sources = [{"name": name, "posts": n, "negative": neg_sources.get(name, 0),
                 "share": _pct(neg_sources.get(name, 0), n)}
                for name, n in store.term_counts(flt, field="source", size=15)]
-    platforms = [{"name": name, "posts": n, "negative": neg_platforms.get(name, 0),
+    platforms = [{"name": platform_zh(name), "posts": n, "negative": neg_platforms.get(name, 0),
                   "share": _pct(neg_platforms.get(name, 0), n)}
                  for name, n in store.term_counts(flt, field="platform", size=15)]
     alerts = [{"window": f"{fmt_local(a.window_start, tz)} 至 {fmt_local(a.window_end, tz)}",

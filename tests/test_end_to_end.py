@@ -89,7 +89,7 @@ def test_crawl_analyse_store_alert_once(tmp_path: Path, site: str, smtp_sink) ->
     body = msg.get_body(preferencelist=("plain",)).get_content()
     assert "供水服务" in body and f"负面信息：{count[0]} 个事件（共 " in body
     assert "2025-06-06 00:00 (UTC+8)" in body
-    assert "平台分布：" in body and "weibo" in body.split("平台分布：")[1].split("\n")[0]
+    assert "平台分布：" in body and "微博" in body.split("平台分布：")[1].split("\n")[0]  # not "weibo"
     assert msg["From"].addresses[0].display_name == "舆情监测"
     assert sorted(smtp_sink.envelopes[0][1]) == ["duty@example.invalid", "water@example.invalid"]
     assert msg.get_body(preferencelist=("html",)) is not None

@@ -65,6 +65,7 @@ def test_b10_csv_round_trips_emoji_and_chinese_and_stays_redacted(config: Path, 
     assert (first["发布时间（北京时间）"], first["点赞"], first["转发"], first["监测方案"]) == (
         "2024-05-01 08:00:00", 6, 4, "门店服务")
     assert first["情感倾向"] in {"负面", "中性", "正面"}
+    assert first["平台"] == "微博" and df.iloc[1]["平台"] == "RSS订阅"  # analysts' names, not weibo/rss
     assert df.iloc[1]["正文"] == "=HYPERLINK(\"http://x\")门店投诉𠮷野家"
     assert "out.csv: 2 posts (csv)" in capsys.readouterr().err
 

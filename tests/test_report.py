@@ -68,6 +68,7 @@ def test_report_numbers(config: Path) -> None:
     assert len(d["top_posts"]) == 10
     assert d["sources"] == [{"name": "微博", "posts": 16, "negative": 15, "share": "93.8%"},
                             {"name": "本地新闻网", "posts": 14, "negative": 0, "share": "0.0%"}]
+    assert [p["name"] for p in d["platforms"]] == ["微博", "新闻网站"]  # analysts' names, not weibo/news
     assert [a["level"] for a in d["alerts"]] == ["较大"]
     assert d["alerts"][0]["window"] == "2024-05-05 00:00 (UTC+8) 至 2024-05-06 00:00 (UTC+8)"
     assert d["negative_keywords"][:2] == [("停水", 15), ("投诉", 15)]
