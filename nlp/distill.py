@@ -28,6 +28,7 @@ from torch import nn
 from transformers import AutoTokenizer, BertForSequenceClassification
 
 from nlp.clean import model_input
+from nlp.cli_args import data_dir, model_dir, posts_dir
 from nlp.corpora import load_split
 from nlp.evaluate import write_metrics
 from nlp.train import DEFAULT_CAPS, batch_logits, build_mixture, fit_temperature, optimiser, save
@@ -184,9 +185,9 @@ def distil(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Distil the sentiment teacher into a student with fewer layers.")
-    ap.add_argument("--teacher", type=Path, required=True, help="a trained classifier (nlp.train's output)")
-    ap.add_argument("--data", type=Path, required=True, help="labelled corpora root (shared/data/sentiment)")
-    ap.add_argument("--posts", type=Path, help="folder of unlabelled real posts (*.jsonl with `text`)")
+    ap.add_argument("--teacher", type=model_dir, required=True, help="a trained classifier (nlp.train's output)")
+    ap.add_argument("--data", type=data_dir, required=True, help="labelled corpora root (shared/data/sentiment)")
+    ap.add_argument("--posts", type=posts_dir, help="folder of unlabelled real posts (*.jsonl with `text`)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--layers", help="teacher layers the student keeps, comma-separated (default: first,last)")
     ap.add_argument("--steps", type=int, default=0, help="optimiser steps (0: derive from --epochs)")

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from transformers import AutoTokenizer, BertForSequenceClassification
 
+from nlp.cli_args import data_dir, labelled_csv, model_dir
 from nlp.corpora import LABELS, Example, load_split, read_csv
 from nlp.evaluate import write_metrics
 
@@ -172,8 +173,8 @@ def parse_cap(value: str) -> tuple[str, int]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Fine-tune the yuqing sentiment classifier.")
-    ap.add_argument("--base", type=Path, required=True, help="pruned encoder from `python -m nlp.prune`")
-    ap.add_argument("--data", type=Path, required=True, help="labelled corpora root (shared/data/sentiment)")
+    ap.add_argument("--base", type=model_dir, required=True, help="pruned encoder from `python -m nlp.prune`")
+    ap.add_argument("--data", type=data_dir, required=True, help="labelled corpora root (shared/data/sentiment)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--steps", type=int, default=0, help="optimiser steps (0: derive from --epochs)")
     ap.add_argument("--epochs", type=float, default=1.0)
@@ -190,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--checkpoint-every", type=int, default=250)
     ap.add_argument("--cap", type=parse_cap, action="append", default=[], metavar="CORPUS=ROWS",
                     help="rows of CORPUS in the training mixture (overrides the default caps; repeatable)")
-    ap.add_argument("--extra", type=Path, action="append", default=[], metavar="CSV",
+    ap.add_argument("--extra", type=labelled_csv, action="append", default=[], metavar="CSV",
                     help="a further labelled CSV (text,label) added to the mixture, e.g. "
                          "nlp/data/negation_contrast_train.csv (repeatable)")
     ap.add_argument("--extra-repeat", type=int, default=1, help="how many times each --extra row is added")

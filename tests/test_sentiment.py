@@ -148,13 +148,26 @@ def test_training_reproduces_a_loadable_model(tmp_path: Path) -> None:
     assert trained.predict(["好"])[0].label is not None
 
 
-def test_training_refuses_a_malformed_cap() -> None:
+def test_training_commands_refuse_bad_arguments_at_once(tmp_path: Path) -> None:
+    """A wrong path is named before any work starts (and is never tried as a model-hub id)."""
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "nlp.train", "--base", "x", "--data", "x", "--out", "x",
-                           "--cap", "waimai_10k:5"], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert proc.returncode == 2 and "--cap 'waimai_10k:5': write CORPUS=ROWS" in proc.stderr
+    (tmp_path / "no_label.csv").write_text("text,polarity\n好,1\n", encoding="utf-8")
+    tiny = str(ROOT / "tests/fixtures/sentiment_tiny")
+    for module, args, fragment in (
+            ("nlp.train", ["--base", "x", "--data", tiny], "--base: x: not a model directory"),
+            ("nlp.train", ["--base", str(DEFAULT_MODEL), "--data", str(tmp_path)], "no corpus folders"),
+            ("nlp.train", ["--base", str(DEFAULT_MODEL), "--data", tiny, "--cap", "waimai_10k:5"],
+             "--cap 'waimai_10k:5': write CORPUS=ROWS"),
+            ("nlp.train", ["--base", str(DEFAULT_MODEL), "--data", tiny, "--extra", str(tmp_path / "no_label.csv")],
+             "needs columns text,label; has text,polarity"),
+            ("nlp.distill", ["--teacher", str(TEACHER_MODEL), "--data", tiny, "--posts", str(tmp_path)],
+             "not a folder of *.jsonl posts")):
+        proc = subprocess.run([sys.executable, "-m", module, *args, "--out", str(tmp_path / "m")],
+                              capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert proc.returncode == 2 and fragment in proc.stderr, (args, proc.stderr[-500:])
+        assert not (tmp_path / "m").exists()
 
 
 def test_negation_and_contrast_gold_set(each_model: SentimentClassifier) -> None:
