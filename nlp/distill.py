@@ -28,7 +28,7 @@ from torch import nn
 from transformers import AutoTokenizer, BertForSequenceClassification
 
 from nlp.clean import model_input
-from nlp.cli_args import data_dir, model_dir, posts_dir
+from nlp.cli_args import check_output_dir, data_dir, model_dir, positive_int, posts_dir, step_count
 from nlp.corpora import load_split
 from nlp.evaluate import write_metrics
 from nlp.train import DEFAULT_CAPS, batch_logits, build_mixture, fit_temperature, optimiser, save
@@ -190,9 +190,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--posts", type=posts_dir, help="folder of unlabelled real posts (*.jsonl with `text`)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--layers", help="teacher layers the student keeps, comma-separated (default: first,last)")
-    ap.add_argument("--steps", type=int, default=0, help="optimiser steps (0: derive from --epochs)")
+    ap.add_argument("--steps", type=step_count, default=0, help="optimiser steps (0: derive from --epochs)")
     ap.add_argument("--epochs", type=float, default=1.0)
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--batch", type=positive_int, default=32)
     ap.add_argument("--max-len", type=int, default=64)
     ap.add_argument("--inference-window", type=int, default=128, help="texts up to this many tokens are read whole")
     ap.add_argument("--chunk-length", type=int, default=0,
@@ -211,6 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--eval", action=argparse.BooleanOptionalAction, default=True,
                     help="evaluate the saved student on every dev set and write metrics.json")
     args = ap.parse_args(argv)
+    check_output_dir(ap, args.out)
     distil(args)
     if args.eval:
         print(json.dumps(write_metrics(args.out, args.data), ensure_ascii=False))

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from transformers import AutoTokenizer, BertForSequenceClassification
 
-from nlp.cli_args import data_dir, labelled_csv, model_dir
+from nlp.cli_args import check_caps, check_output_dir, data_dir, labelled_csv, model_dir, positive_int, step_count
 from nlp.corpora import LABELS, Example, load_split, read_csv
 from nlp.evaluate import write_metrics
 
@@ -60,7 +60,7 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
         return loss
 
     opt.step(closure)
-    return float(log_t.exp().clamp(0.25, 10.0))
+    return float(log_t.detach().exp().clamp(0.25, 10.0))
 
 
 def optimiser(params: list[torch.nn.Parameter], lr: float, steps: int):
@@ -176,9 +176,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--base", type=model_dir, required=True, help="pruned encoder from `python -m nlp.prune`")
     ap.add_argument("--data", type=data_dir, required=True, help="labelled corpora root (shared/data/sentiment)")
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--steps", type=int, default=0, help="optimiser steps (0: derive from --epochs)")
+    ap.add_argument("--steps", type=step_count, default=0, help="optimiser steps (0: derive from --epochs)")
     ap.add_argument("--epochs", type=float, default=1.0)
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--batch", type=positive_int, default=32)
     ap.add_argument("--max-len", type=int, default=64)
     ap.add_argument("--inference-window", type=int, default=128, help="texts up to this many tokens are read whole")
     ap.add_argument("--chunk-length", type=int, default=0,
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--extra", type=labelled_csv, action="append", default=[], metavar="CSV",
                     help="a further labelled CSV (text,label) added to the mixture, e.g. "
                          "nlp/data/negation_contrast_train.csv (repeatable)")
-    ap.add_argument("--extra-repeat", type=int, default=1, help="how many times each --extra row is added")
+    ap.add_argument("--extra-repeat", type=positive_int, default=1, help="how many times each --extra row is added")
     ap.add_argument("--quantize", choices=["none", "int8"], default="none",
                     help="record that the model runs with int8 linear layers (Int8Linear), evaluated so")
     ap.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=True)
@@ -202,6 +202,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="evaluate the saved model on every dev set and write metrics.json")
     args = ap.parse_args(argv)
     args.cap = dict(args.cap)
+    check_caps(ap, args.cap, args.data)
+    check_output_dir(ap, args.out)
     train(args)
     if args.eval:
         print(json.dumps(write_metrics(args.out, args.data), ensure_ascii=False))

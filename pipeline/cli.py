@@ -393,13 +393,12 @@ def cmd_sentiment(args: argparse.Namespace) -> int:
     return 0
 
 
-_LABEL_NAMES = {"0": 0, "1": 1, "2": 2, "negative": 0, "positive": 1, "neutral": 2, "负面": 0, "正面": 1, "中性": 2}
-
-
 def _sentiment_eval(clf, args: argparse.Namespace) -> int:
     """Labels: 0/negative/负面, 1/positive/正面, 2/neutral/中性. Rows with empty text are skipped."""
     import csv
 
+    from nlp.clean import model_input
+    from nlp.corpora import LABEL_HELP, parse_label
     from nlp.evaluate import metrics
 
     if len(args.texts) != 2:
@@ -412,15 +411,21 @@ def _sentiment_eval(clf, args: argparse.Namespace) -> int:
             if not reader.fieldnames:
                 raise YuqingError(f"{path}: the file is empty (expected a header row with "
                                   f"{args.text_col!r} and {args.label_col!r})")
+            twice = sorted({c for c in reader.fieldnames if reader.fieldnames.count(c) > 1})
+            if twice:
+                raise YuqingError(f"{path}: column(s) {', '.join(map(repr, twice))} appear more than once "
+                                  "in the header; which one holds the labels?")
             for col in (args.text_col, args.label_col):
                 if col not in (reader.fieldnames or []):
                     raise YuqingError(f"{path}: no column {col!r}; columns: {', '.join(reader.fieldnames or [])}")
             for line, row in enumerate(reader, start=2):
-                label = _LABEL_NAMES.get(str(row[args.label_col] or "").strip().lower())
+                if row[args.label_col] is None:
+                    raise YuqingError(f"{path}:{line}: no {args.label_col!r} value (the row has fewer fields "
+                                      "than the header, or an unclosed quote runs into it)")
+                label = parse_label(row[args.label_col])
                 if label is None:
-                    raise YuqingError(f"{path}:{line}: label {row[args.label_col]!r} is not 0/negative/负面, "
-                                      "1/positive/正面 or 2/neutral/中性")
-                if not (row[args.text_col] or "").strip():
+                    raise YuqingError(f"{path}:{line}: label {row[args.label_col]!r} is not {LABEL_HELP}")
+                if not model_input(row[args.text_col] or ""):  # empty, or only markup/whitespace
                     empty += 1
                     continue
                 texts.append(row[args.text_col])
@@ -428,7 +433,7 @@ def _sentiment_eval(clf, args: argparse.Namespace) -> int:
     except UnicodeDecodeError as exc:
         raise YuqingError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start}); save the CSV as UTF-8") from None
     if empty:
-        print(f"{path}: {empty} row(s) with empty text skipped", file=sys.stderr)
+        print(f"{path}: {empty} row(s) with empty text (or only markup/whitespace) skipped", file=sys.stderr)
     if not texts:
         raise YuqingError(f"{path}: no labelled rows to evaluate")
     print(json.dumps(metrics(gold, clf.predict(texts)), ensure_ascii=False))
@@ -585,7 +590,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the stories as JSON")
     p.set_defaults(func=cmd_stories)
 
-    p = sub.add_parser("sentiment", parents=[common], help='classify texts, or "sentiment eval FILE.csv"')
+    p = sub.add_parser("sentiment", parents=[common], help='classify texts, or "sentiment eval FILE.csv"',
+                       description='yuqing sentiment "文本" … prints label and score per text; '
+                                   'yuqing sentiment eval FILE.csv [--text-col C] [--label-col L] scores a labelled '
+                                   'CSV (labels 0/negative/负面, 1/positive/正面, 2/neutral/中性) and prints one JSON '
+                                   'object: n, accuracy, macro_f1, per_class, confusion, binary_accuracy.')
     p.add_argument("texts", nargs="+")
     p.add_argument("--text-col", default="text")
     p.add_argument("--label-col", default="label")
