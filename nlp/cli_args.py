@@ -4,10 +4,9 @@ not minutes later as a model-hub download attempt or a KeyError deep in a reader
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
-from nlp.corpora import LABEL_HELP, parse_label
+from nlp.corpora import read_csv
 
 
 def model_dir(value: str) -> Path:
@@ -34,37 +33,49 @@ def posts_dir(value: str) -> Path:
 
 
 def labelled_csv(value: str) -> Path:
-    """A UTF-8 CSV with ``text`` and ``label`` columns whose every label is one of LABEL_HELP."""
+    """A UTF-8 CSV that ``nlp.corpora.read_csv`` reads (text and label columns, valid labels),
+    read once here so that a bad one fails before the model is loaded."""
     path = Path(value)
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"{value}: file not found")
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            columns = reader.fieldnames or []
-            if not {"text", "label"} <= set(columns):
-                has = ",".join(columns) or "none"
-                raise argparse.ArgumentTypeError(f"{value}: needs columns text,label; has {has}")
-            for line, row in enumerate(reader, start=2):
-                if parse_label(row["label"]) is None:
-                    raise argparse.ArgumentTypeError(f"{value}:{line}: label {row['label']!r} is not {LABEL_HELP}")
-    except UnicodeDecodeError as exc:
+        read_csv(path, path.stem)
+    except UnicodeDecodeError as exc:  # a ValueError too: caught first for the clearer message
         raise argparse.ArgumentTypeError(f"{value}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return path
 
 
-def step_count(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{value}: must be 0 (derive from --epochs) or more")
-    return number
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
-def positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value}: must be 1 or more")
-    return number
+def step_count(text: str) -> int:
+    """Optimiser steps: 0 means derive them from --epochs."""
+    value = _whole_number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is not 0 (derive from --epochs) or more")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A count that must be at least 1 (batch sizes, repeats, --limit, --min-size)."""
+    value = _whole_number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
+def corpus_cap(value: str) -> tuple[str, int]:
+    """``CORPUS=ROWS`` for ``--cap``."""
+    corpus, _, count = value.partition("=")
+    if not corpus or not count.isdigit():
+        raise argparse.ArgumentTypeError(f"--cap {value!r}: write CORPUS=ROWS, e.g. waimai_10k=9000")
+    return corpus, int(count)
 
 
 def check_output_dir(ap: argparse.ArgumentParser, out: Path) -> None:

@@ -40,16 +40,21 @@ class Example:
 
 
 def read_csv(path: Path, corpus: str, text_col: str = "text", label_col: str = "label") -> list[Example]:
-    """Read one CSV into normalised examples; rows with empty text are skipped."""
+    """Read one CSV into normalised examples; rows with empty text are skipped. A missing column or
+    a label that is none of LABEL_HELP is a ValueError naming the file (and the line)."""
     out: list[Example] = []
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        for row in csv.DictReader(fh):
+        reader = csv.DictReader(fh)
+        columns = reader.fieldnames or []
+        if not {text_col, label_col} <= set(columns):
+            raise ValueError(f"{path}: needs columns {text_col},{label_col}; has {','.join(columns) or 'none'}")
+        for line, row in enumerate(reader, start=2):
             text = model_input(row[text_col])
             if corpus in EMOTICON_LABELLED:
                 text = strip_emoticons(text)
             label = parse_label(row[label_col])
             if label is None:
-                raise ValueError(f"{path}: label {row[label_col]!r} is not {LABEL_HELP}")
+                raise ValueError(f"{path}:{line}: label {row[label_col]!r} is not {LABEL_HELP}")
             if len(text) >= 2:
                 out.append(Example(text, label, corpus))
     return out

@@ -21,7 +21,16 @@ import torch
 from torch import nn
 from transformers import AutoTokenizer, BertForSequenceClassification
 
-from nlp.cli_args import check_caps, check_output_dir, data_dir, labelled_csv, model_dir, positive_int, step_count
+from nlp.cli_args import (
+    check_caps,
+    check_output_dir,
+    corpus_cap,
+    data_dir,
+    labelled_csv,
+    model_dir,
+    positive_int,
+    step_count,
+)
 from nlp.corpora import LABELS, Example, load_split, read_csv
 from nlp.evaluate import write_metrics
 
@@ -164,13 +173,6 @@ def batch_logits(model, tokenizer, texts: list[str], max_len: int, batch: int = 
     return torch.cat(chunks) if chunks else torch.zeros(0, 3)
 
 
-def parse_cap(value: str) -> tuple[str, int]:
-    corpus, _, count = value.partition("=")
-    if not corpus or not count.isdigit():
-        raise argparse.ArgumentTypeError(f"--cap {value!r}: write CORPUS=ROWS, e.g. waimai_10k=9000")
-    return corpus, int(count)
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Fine-tune the yuqing sentiment classifier.")
     ap.add_argument("--base", type=model_dir, required=True, help="pruned encoder from `python -m nlp.prune`")
@@ -189,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, help="at most this many examples per corpus (smoke runs)")
     ap.add_argument("--calibration-size", type=int, default=3000)
     ap.add_argument("--checkpoint-every", type=int, default=250)
-    ap.add_argument("--cap", type=parse_cap, action="append", default=[], metavar="CORPUS=ROWS",
+    ap.add_argument("--cap", type=corpus_cap, action="append", default=[], metavar="CORPUS=ROWS",
                     help="rows of CORPUS in the training mixture (overrides the default caps; repeatable)")
     ap.add_argument("--extra", type=labelled_csv, action="append", default=[], metavar="CSV",
                     help="a further labelled CSV (text,label) added to the mixture, e.g. "

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nlp.cli_args import positive_int
 from pipeline.config import DEFAULT_CONFIG, Settings, Source, load_settings
 from pipeline.errors import YuqingError, open_input
 
@@ -293,16 +294,6 @@ def _span(since: str | None, until: str | None, tz) -> tuple[datetime | None, da
     return start, end
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
-    return value
-
-
 def _day(text: str, tz) -> datetime:
     try:
         value = datetime.fromisoformat(text)
@@ -373,7 +364,7 @@ def cmd_stories(args: argparse.Namespace) -> int:
         print(f"{first}  {s['size']:>4} 条 {len(s['sources']):>3} 源  负面 {s['negative']:>4}  "
               f"{VERIFICATION_ZH.get(s['verification'], '?')}  [{s.get('category') or '其他'}]  {s['title']}{flag}")
     more = f" shown, the first {args.limit} by --order {args.order}; raise --limit for more" \
-        if args.limit and len(stories) == args.limit else ""
+        if len(stories) == args.limit else ""
     print(f"{len(stories)} story(ies){more}")
     return 0
 
@@ -584,9 +575,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", help="YYYY-MM-DD or ISO 8601, Asia/Shanghai unless a zone is given")
     p.add_argument("--until", help="YYYY-MM-DD or ISO 8601 (exclusive)")
     p.add_argument("--rumour", choices=["unverified", "disputed"], help="only stories with this flag")
-    p.add_argument("--min-size", type=_positive, default=1, help="only stories with at least this many posts")
+    p.add_argument("--min-size", type=positive_int, default=1, help="only stories with at least this many posts")
     p.add_argument("--order", choices=["reach", "negative", "recent"], default="reach")
-    p.add_argument("--limit", type=_positive, default=20)
+    p.add_argument("--limit", type=positive_int, default=20)
     p.add_argument("--json", action="store_true", help="print the stories as JSON")
     p.set_defaults(func=cmd_stories)
 

@@ -193,8 +193,9 @@ def test_training_commands_refuse_bad_arguments_at_once(tmp_path: Path) -> None:
              "seven.csv:3: label '7' is not 0/negative/负面"),
             ("nlp.train", ["--base", str(DEFAULT_MODEL), "--data", tiny, "--cap", "waimai=5"],
              "--cap waimai: no such corpus under"),
-            ("nlp.train", ["--base", str(DEFAULT_MODEL), "--data", tiny, "--batch", "0"], "--batch: 0: must be 1"),
-            ("nlp.train", ["--base", str(DEFAULT_MODEL), "--data", tiny, "--steps", "-3"], "--steps: -3: must be 0"),
+            ("nlp.train", ["--base", str(DEFAULT_MODEL), "--data", tiny, "--batch", "0"],
+             "--batch: 0 is not at least 1"),
+            ("nlp.train", ["--base", str(DEFAULT_MODEL), "--data", tiny, "--steps", "-3"], "--steps: -3 is not 0"),
             ("nlp.distill", ["--teacher", str(TEACHER_MODEL), "--data", tiny, "--posts", str(tmp_path)],
              "not a folder of *.jsonl posts")):
         proc = subprocess.run([sys.executable, "-m", module, *args, "--out", str(tmp_path / "m")],
