@@ -34,6 +34,9 @@ def briefing_data(settings: Settings, store: Store, day: date) -> dict[str, Any]
         return sum(store.window_counts(start=frm, end=frm + DAY, window=DAY, tz=tz, scheme=scheme,
                                        label=label).values())
 
+    # The day before counts only if anything at all was collected then: a store that was empty
+    # that day (first day of service, an outage) has no comparison to offer, not a rise from 0.
+    collected_before = count(frm=before) > 0
     schemes = []
     for scheme in settings.schemes:
         total, negative = count(scheme.id), count(scheme.id, "negative")
@@ -41,7 +44,8 @@ def briefing_data(settings: Settings, store: Store, day: date) -> dict[str, Any]
         stories = store.find_stories(scheme=scheme.id, start=start, end=end, order="negative", limit=3)
         schemes.append({
             "id": scheme.id, "name": scheme.name, "total": total, "negative": negative,
-            "total_before": count(scheme.id, frm=before), "negative_before": count(scheme.id, "negative", before),
+            "total_before": count(scheme.id, frm=before) if collected_before else None,
+            "negative_before": count(scheme.id, "negative", before) if collected_before else None,
             "share": round(negative / total * 100) if total else None,
             "keywords": [k for k, _ in Counter(k for p in posts for k in set(p.get("keywords") or [])).most_common(8)],
             "stories": len({p.get("cluster") or p["id"] for p in posts}),

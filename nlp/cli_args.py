@@ -62,6 +62,14 @@ def step_count(text: str) -> int:
     return value
 
 
+def frozen_layers(text: str) -> int:
+    """How many of the lowest encoder layers stay fixed: 0 (none) or more."""
+    value = _whole_number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is not 0 (train every layer) or more")
+    return value
+
+
 def positive_int(text: str) -> int:
     """A count that must be at least 1 (batch sizes, repeats, --limit, --min-size)."""
     value = _whole_number(text)

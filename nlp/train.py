@@ -26,6 +26,7 @@ from nlp.cli_args import (
     check_output_dir,
     corpus_cap,
     data_dir,
+    frozen_layers,
     labelled_csv,
     model_dir,
     positive_int,
@@ -103,6 +104,13 @@ def train(args: argparse.Namespace) -> dict:
     base_meta = dict(getattr(model.config, "yuqing", None) or {})
     if args.freeze_embeddings:
         model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    if args.freeze_layers:
+        # With the whole embedding block and the lowest layers fixed, no gradient flows below
+        # layer K, so a deep encoder trains at the cost of its top layers plus a plain forward
+        # pass through the rest: what makes a 12-layer teacher affordable on a CPU.
+        model.bert.embeddings.requires_grad_(False)
+        for layer in model.bert.encoder.layer[: args.freeze_layers]:
+            layer.requires_grad_(False)
 
     train_sets = load_split(args.data, "train")
     pool = build_mixture(train_sets, {**DEFAULT_CAPS, **args.cap}, rng, args.limit)
@@ -153,7 +161,8 @@ def train(args: argparse.Namespace) -> dict:
             "chunk_length": args.chunk_length or args.max_len,
             "steps": steps, "seed": args.seed,
             "train_examples": len(pool), "base": args.base.name, "lr": args.lr, "batch": args.batch,
-            "freeze_embeddings": args.freeze_embeddings, "caps": {**DEFAULT_CAPS, **args.cap},
+            "freeze_embeddings": args.freeze_embeddings, "freeze_layers": args.freeze_layers,
+            "caps": {**DEFAULT_CAPS, **args.cap},
             "extra": {p.name: args.extra_repeat for p in args.extra}}
     if base_meta:
         meta["base_meta"] = {k: v for k, v in base_meta.items() if k != "base_meta"}
@@ -200,12 +209,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quantize", choices=["none", "int8"], default="none",
                     help="record that the model runs with int8 linear layers (Int8Linear), evaluated so")
     ap.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--freeze-layers", type=frozen_layers, default=0, metavar="K",
+                    help="also fix the embedding block and the lowest K encoder layers (0: train all layers)")
     ap.add_argument("--eval", action=argparse.BooleanOptionalAction, default=True,
                     help="evaluate the saved model on every dev set and write metrics.json")
     args = ap.parse_args(argv)
     args.cap = dict(args.cap)
     check_caps(ap, args.cap, args.data)
     check_output_dir(ap, args.out)
+    depth = json.loads((args.base / "config.json").read_text(encoding="utf-8")).get("num_hidden_layers", 0)
+    if args.freeze_layers >= depth:
+        ap.error(f"--freeze-layers {args.freeze_layers}: the base has {depth} layers and at least one must train")
     train(args)
     if args.eval:
         print(json.dumps(write_metrics(args.out, args.data), ensure_ascii=False))

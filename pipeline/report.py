@@ -36,6 +36,13 @@ def _pct(part: int, whole: int) -> str:
     return f"{part / whole * 100:.1f}%" if whole else "—"
 
 
+def _coverage_note(missing: list[datetime]) -> str:
+    if not missing:
+        return ""
+    listed = "、".join(f"{d:%m-%d}" for d in missing[:10]) + ("等" if len(missing) > 10 else "")
+    return f"另有 {len(missing)} 天（{listed}）库中无任何采集数据（采集可能中断），不计入日均，趋势表中记为“—”。"
+
+
 def report_data(settings: Settings, store: Store, scheme_id: str, start: datetime, end: datetime,
                 now: datetime | None = None) -> dict[str, Any]:
     """Everything the report shows, as plain values (and the chart as PNG bytes)."""
@@ -50,6 +57,11 @@ def report_data(settings: Settings, store: Store, scheme_id: str, start: datetim
         days.append(t)
         t = (t.replace(tzinfo=None) + DAY).replace(tzinfo=tz)
     per_label = {label: [daily.get((d, label), 0) for d in days] for label in LABELS}
+    # A day on which the store holds no post at all (any scheme) was not collected (the service
+    # was down, a source failed): its 0 is not a quiet day and must not read as one.
+    collected = {d for (d, _), n in store.histogram(PostFilter(start=start, end=end), window=DAY, tz=tz).items()
+                 if n}
+    missing = [d for d in days if d not in collected]
     by_label = {label: sum(v) for label, v in per_label.items()}
     total = sum(by_label.values())
     negative_per_day = per_label["negative"]
@@ -100,11 +112,13 @@ def report_data(settings: Settings, store: Store, scheme_id: str, start: datetim
         "generated": fmt_local(now or datetime.now(UTC), tz),
         "total": total, "by_label": by_label,
         "shares": {label: _pct(n, total) for label, n in by_label.items()},
-        "days": len(days), "daily_average": f"{total / len(days):.1f}" if days else "0",
+        "days": len(days),
+        "daily_average": f"{total / (len(days) - len(missing)):.1f}" if len(days) > len(missing) else "0",
+        "coverage_note": _coverage_note(missing),
         "peak": ({"day": f"{days[peak]:%Y-%m-%d}", "negative": negative_per_day[peak],
                   "total": sum(per_label[label][peak] for label in LABELS)} if peak is not None else None),
-        "timeline": [{"day": f"{d:%Y-%m-%d}", **{label: per_label[label][i] for label in LABELS}}
-                     for i, d in enumerate(days)],
+        "timeline": [{"day": f"{d:%Y-%m-%d}", "collected": d not in missing,
+                      **{label: per_label[label][i] for label in LABELS}} for i, d in enumerate(days)],
         "chart_png": chart,
         "top_posts": top, "stories": stories, "sources": sources, "platforms": platforms, "alerts": alerts,
         "keywords": store.term_counts(flt, field="keywords", size=20),

@@ -79,7 +79,7 @@ def render_pdf(data: dict[str, Any]) -> bytes:
         p(f"统计周期内共监测到相关信息 {d['total']} 条，日均 {d['daily_average']} 条；其中负面 "
           f"<font color='{NEG}'>{d['by_label']['negative']}</font> 条，负面占比 "
           f"<font color='{NEG}'>{d['shares']['negative']}</font>；中性 {d['by_label']['neutral']} 条，"
-          f"正面 {d['by_label']['positive']} 条。"
+          f"正面 {d['by_label']['positive']} 条。" + d["coverage_note"]
           + (f"负面信息最多的一天是 {d['peak']['day']}（负面 {d['peak']['negative']} 条，"
              f"全部 {d['peak']['total']} 条）。" if d["peak"] else "")
           + f"周期内共触发预警 {len(d['alerts'])} 次。"),

@@ -33,6 +33,12 @@ def test_briefing_numbers_and_exactly_once(tmp_path: Path, smtp_sink) -> None:
     assert "供水服务：11 条（11 个事件；前一日 3 条），负面 9 条（前一日 1 条），负面占比 82%" in text
     assert "供水服务：2025-06-06 00:00 (UTC+8) 起负面 9 个事件（sent）" in text
     assert "weibo-search：LOGIN_REQUIRED × 1" in text
+    # The first day of service has nothing to compare with: no "前一日 0 条" that reads as a rise.
+    assert send_briefing(settings, store, Notifier(settings), date(2025, 6, 1)) == "sent"
+    first = smtp_sink.messages[-1]
+    text = first.get_body(preferencelist=("plain",)).get_content()
+    assert "供水服务：3 条（3 个事件；前一日无采集数据），负面 1 条，负面占比 33%" in text
+    assert "（无数据）" in first.get_body(preferencelist=("html",)).get_content()
 
 
 def test_b17_daily_cron_fires_at_eight_beijing_time_on_a_utc_host(tmp_path: Path) -> None:

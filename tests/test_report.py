@@ -11,7 +11,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.config import load_settings
 from pipeline.ingest import store_batch
-from pipeline.report import report_data
+from pipeline.report import render_html, report_data
 from pipeline.store import AlertRecord
 from pipeline.store.sqlite import SQLiteStore
 from pipeline.stories import StoryBook
@@ -77,6 +77,23 @@ def test_report_numbers(config: Path) -> None:
     assert [(st["size"], st["negative"], st["verification"]) for st in d["stories"]] == [
         (19, 7, "仅社交媒体"), (13, 10, "仅社交媒体")]
     assert d["stories"][1]["flag"].startswith("未经证实：仅社交媒体来源，6 小时内 11 条")
+
+
+def test_a_day_with_nothing_collected_is_not_reported_as_zero(config: Path) -> None:
+    settings = load_settings(config)
+    store = SQLiteStore(config.parent.parent / "yuqing.db")
+    d = report_data(settings, store, "water", datetime(2024, 5, 1, tzinfo=TZ), datetime(2024, 5, 9, tzinfo=TZ))
+    other = report_data(settings, store, "other", datetime(2024, 5, 1, tzinfo=TZ), datetime(2024, 5, 8, tzinfo=TZ))
+    store.close()
+    assert [t["collected"] for t in d["timeline"]] == [True] * 7 + [False]  # 05-08: the store holds nothing
+    assert d["daily_average"] == f"{30 / 7:.1f}"  # over the seven collected days, not eight
+    assert "另有 1 天（05-08）库中无任何采集数据" in d["coverage_note"]
+    # a scheme with no post on a day the store did collect has a real 0
+    assert all(t["collected"] for t in other["timeline"]) and other["coverage_note"] == ""
+    assert other["timeline"][0]["negative"] == 0
+    html = render_html(d)
+    assert "<td>2024-05-08</td><td class=\"n\" colspan=\"4\">—（无采集数据）</td>" in html
+    assert "另有 1 天（05-08）" in html
 
 
 def test_report_html_and_pdf(config: Path, tmp_path: Path, capsys) -> None:

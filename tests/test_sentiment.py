@@ -159,7 +159,7 @@ def test_training_reproduces_a_loadable_model(tmp_path: Path) -> None:
                            "--steps", "3", "--batch", "8", "--calibration-size", "40", "--checkpoint-every", "0",
                            "--max-len", "96", "--cap", "waimai_10k=5", "--extra",
                            "nlp/data/negation_contrast_train.csv", "--extra-repeat", "2", "--quantize", "int8",
-                           "--inference-window", "256", "--chunk-length", "64"],
+                           "--inference-window", "256", "--chunk-length", "64", "--freeze-layers", "1"],
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "extra: 199 rows from nlp/data/negation_contrast_train.csv x 2" in proc.stdout
@@ -169,6 +169,14 @@ def test_training_reproduces_a_loadable_model(tmp_path: Path) -> None:
     meta = json.loads((out / "config.json").read_text(encoding="utf-8"))["yuqing"]
     assert meta["caps"]["waimai_10k"] == 5 and meta["extra"] == {"negation_contrast_train.csv": 2}
     assert meta["base_meta"]["quantize"] == "int8"  # how the base model was made is kept
+    assert meta["freeze_layers"] == 1
+    from safetensors.torch import load_file
+
+    before, after = load_file(DEFAULT_MODEL / "model.safetensors"), load_file(out / "model.safetensors")
+    for name in ("bert.embeddings.position_embeddings.weight", "bert.encoder.layer.0.output.dense.weight"):
+        assert torch.equal(before[name].float(), after[name].float()), f"{name} should stay frozen"
+    assert not torch.equal(before["bert.encoder.layer.1.output.dense.weight"].float(),
+                           after["bert.encoder.layer.1.output.dense.weight"].float())
     trained = SentimentClassifier(out)
     assert (trained.quantize, trained.window, trained.chunk) == ("int8", 256, 64)
     assert trained.predict(["好"])[0].label is not None
@@ -196,6 +204,8 @@ def test_training_commands_refuse_bad_arguments_at_once(tmp_path: Path) -> None:
             ("nlp.train", ["--base", str(DEFAULT_MODEL), "--data", tiny, "--batch", "0"],
              "--batch: 0 is not at least 1"),
             ("nlp.train", ["--base", str(DEFAULT_MODEL), "--data", tiny, "--steps", "-3"], "--steps: -3 is not 0"),
+            ("nlp.train", ["--base", str(DEFAULT_MODEL), "--data", tiny, "--freeze-layers", "2"],
+             "--freeze-layers 2: the base has 2 layers and at least one must train"),
             ("nlp.distill", ["--teacher", str(TEACHER_MODEL), "--data", tiny, "--posts", str(tmp_path)],
              "not a folder of *.jsonl posts")):
         proc = subprocess.run([sys.executable, "-m", module, *args, "--out", str(tmp_path / "m")],
