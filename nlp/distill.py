@@ -28,7 +28,16 @@ from torch import nn
 from transformers import AutoTokenizer, BertForSequenceClassification
 
 from nlp.clean import model_input
-from nlp.cli_args import check_output_dir, data_dir, model_dir, positive_int, posts_dir, step_count
+from nlp.cli_args import (
+    check_caps,
+    check_output_dir,
+    corpus_cap,
+    data_dir,
+    model_dir,
+    positive_int,
+    posts_dir,
+    step_count,
+)
 from nlp.corpora import load_split
 from nlp.evaluate import write_metrics
 from nlp.train import DEFAULT_CAPS, batch_logits, build_mixture, fit_temperature, optimiser, save
@@ -95,6 +104,10 @@ def teacher_logits(teacher: BertForSequenceClassification, tokenizer, texts: lis
     return out
 
 
+def _vocabulary(model: Path) -> list:
+    return json.loads((model / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+
+
 def _digest(texts: list[str], max_len: int) -> str:
     h = hashlib.sha256(str(max_len).encode())
     for t in texts:
@@ -127,13 +140,21 @@ def distil(args: argparse.Namespace) -> dict:
     if not layers or max(layers) >= depth or min(layers) < 0 or sorted(set(layers)) != layers:
         raise SystemExit(f"--layers {args.layers}: give increasing layer indices from 0 to {depth - 1}")
 
-    pool = build_mixture(load_split(args.data, "train"), DEFAULT_CAPS, rng, args.limit)
+    caps = {**DEFAULT_CAPS, **args.cap}
+    pool = build_mixture(load_split(args.data, "train"), caps, rng, args.limit)
     texts = [e.text for e in pool] + unlabelled_posts(args.posts, args.limit)
     gold = torch.tensor([e.label for e in pool] + [UNLABELLED] * (len(texts) - len(pool)))
     print(f"distillation set: {len(pool)} labelled + {len(texts) - len(pool)} unlabelled texts", flush=True)
     soft = teacher_logits(teacher, tokenizer, texts, args.max_len, args.cache)
 
-    student = student_from(teacher, layers)
+    if args.init:
+        # Re-distilling an existing student from a new teacher starts from weights that already
+        # fit these layers together, instead of two teacher layers that never followed each other.
+        student = BertForSequenceClassification.from_pretrained(args.init, dtype=torch.float32)
+        student.config.__dict__.pop("yuqing", None)
+        layers = []
+    else:
+        student = student_from(teacher, layers)
     teacher_temperature = float((getattr(teacher.config, "yuqing", None) or {}).get("temperature", 1.0))
     del teacher
     student.bert.embeddings.word_embeddings.weight.requires_grad_(False)
@@ -175,7 +196,9 @@ def distil(args: argparse.Namespace) -> dict:
             "chunk_length": args.chunk_length or args.max_len,
             "distilled_from": args.teacher.name, "teacher_layers": layers, "steps": steps, "seed": args.seed,
             "distillation_texts": len(texts), "labelled_texts": len(pool), "lr": args.lr, "batch": args.batch,
-            "alpha": args.alpha, "distillation_temperature": args.temperature}
+            "alpha": args.alpha, "distillation_temperature": args.temperature, "caps": caps}
+    if args.init:
+        meta["initialised_from"] = args.init.name
     if args.quantize != "none":
         meta["quantize"] = args.quantize  # how SentimentClassifier runs it by default (and how it was measured)
     save(student, tokenizer, args.out, meta)
@@ -190,6 +213,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--posts", type=posts_dir, help="folder of unlabelled real posts (*.jsonl with `text`)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--layers", help="teacher layers the student keeps, comma-separated (default: first,last)")
+    ap.add_argument("--init", type=model_dir, help="start from this trained student instead (same vocabulary)")
+    ap.add_argument("--cap", type=corpus_cap, action="append", default=[], metavar="CORPUS=ROWS",
+                    help="rows of CORPUS in the mixture (overrides the default caps, as in nlp.train; repeatable)")
     ap.add_argument("--steps", type=step_count, default=0, help="optimiser steps (0: derive from --epochs)")
     ap.add_argument("--epochs", type=float, default=1.0)
     ap.add_argument("--batch", type=positive_int, default=32)
@@ -211,7 +237,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--eval", action=argparse.BooleanOptionalAction, default=True,
                     help="evaluate the saved student on every dev set and write metrics.json")
     args = ap.parse_args(argv)
+    args.cap = dict(args.cap)
+    check_caps(ap, args.cap, args.data)
     check_output_dir(ap, args.out)
+    if args.init:
+        if args.layers:
+            ap.error("--init and --layers: give one (the student is either an existing model or teacher layers)")
+        if _vocabulary(args.init) != _vocabulary(args.teacher):
+            ap.error(f"--init {args.init}: its vocabulary is not the teacher's, so the soft labels would not fit")
     distil(args)
     if args.eval:
         print(json.dumps(write_metrics(args.out, args.data), ensure_ascii=False))

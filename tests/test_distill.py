@@ -12,7 +12,7 @@ import torch
 from transformers import BertForSequenceClassification
 
 from nlp.distill import UNLABELLED, distillation_loss, student_from
-from nlp.sentiment import TEACHER_MODEL, SentimentClassifier
+from nlp.sentiment import DEFAULT_MODEL, TEACHER_MODEL, SentimentClassifier
 from tests.conftest import ROOT
 
 
@@ -52,18 +52,26 @@ def test_distillation_script_writes_a_loadable_student(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "nlp.distill", "--teacher", str(TEACHER_MODEL),
            "--data", str(ROOT / "tests/fixtures/sentiment_tiny"), "--posts", str(posts), "--out", str(out),
            "--steps", "3", "--batch", "8", "--calibration-size", "40", "--checkpoint-every", "0",
-           "--quantize", "int8", "--cache", str(tmp_path / "logits.pt")]
+           "--quantize", "int8", "--cap", "waimai_10k=3", "--cache", str(tmp_path / "logits.pt")]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "2 unlabelled" in proc.stdout
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert config["num_hidden_layers"] == 2 and config["yuqing"]["distilled_from"] == TEACHER_MODEL.name
+    assert config["yuqing"]["caps"]["waimai_10k"] == 3
     assert set(json.loads((out / "metrics.json").read_text(encoding="utf-8"))) == {"smp2020_ewect_virus",
                                                                                    "waimai_10k"}
     student = SentimentClassifier(out)
     assert student.quantize == config["yuqing"]["quantize"] == "int8"  # as the shipped default runs
     assert student.predict(["好"])[0].label is not None
-    # The teacher's logits are cached: a second run reads them instead of labelling again.
-    again = subprocess.run([*cmd[:-2], "--cache", str(tmp_path / "logits.pt"), "--no-eval"],
+    # The teacher's logits are cached: a second run reads them instead of labelling again; this one
+    # re-distils an existing student (--init) rather than cutting layers from the teacher.
+    again = subprocess.run([*cmd[:-2], "--cache", str(tmp_path / "logits.pt"), "--no-eval",
+                            "--init", str(DEFAULT_MODEL), "--out", str(tmp_path / "again")],
                            capture_output=True, text=True, cwd=ROOT, timeout=600)
-    assert again.returncode == 0 and "teacher logits from" in again.stdout
+    assert again.returncode == 0 and "teacher logits from" in again.stdout, again.stderr[-2000:]
+    meta = json.loads((tmp_path / "again" / "config.json").read_text(encoding="utf-8"))["yuqing"]
+    assert meta["initialised_from"] == DEFAULT_MODEL.name and meta["teacher_layers"] == []
+    refused = subprocess.run([*cmd, "--init", str(DEFAULT_MODEL), "--layers", "0,1", "--out", str(tmp_path / "x")],
+                             capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert refused.returncode == 2 and "--init and --layers: give one" in refused.stderr
