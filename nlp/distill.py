@@ -31,7 +31,6 @@ from nlp.clean import model_input
 from nlp.cli_args import (
     check_caps,
     check_output_dir,
-    corpus_cap,
     data_dir,
     model_dir,
     positive_int,
@@ -40,7 +39,7 @@ from nlp.cli_args import (
 )
 from nlp.corpora import load_split
 from nlp.evaluate import write_metrics
-from nlp.train import DEFAULT_CAPS, batch_logits, build_mixture, fit_temperature, optimiser, save
+from nlp.train import DEFAULT_CAPS, add_mixture_arguments, batch_logits, fit_temperature, optimiser, save, training_pool
 
 UNLABELLED = -1
 
@@ -141,7 +140,7 @@ def distil(args: argparse.Namespace) -> dict:
         raise SystemExit(f"--layers {args.layers}: give increasing layer indices from 0 to {depth - 1}")
 
     caps = {**DEFAULT_CAPS, **args.cap}
-    pool = build_mixture(load_split(args.data, "train"), caps, rng, args.limit)
+    pool = training_pool(args, rng)
     texts = [e.text for e in pool] + unlabelled_posts(args.posts, args.limit)
     gold = torch.tensor([e.label for e in pool] + [UNLABELLED] * (len(texts) - len(pool)))
     print(f"distillation set: {len(pool)} labelled + {len(texts) - len(pool)} unlabelled texts", flush=True)
@@ -196,7 +195,8 @@ def distil(args: argparse.Namespace) -> dict:
             "chunk_length": args.chunk_length or args.max_len,
             "distilled_from": args.teacher.name, "teacher_layers": layers, "steps": steps, "seed": args.seed,
             "distillation_texts": len(texts), "labelled_texts": len(pool), "lr": args.lr, "batch": args.batch,
-            "alpha": args.alpha, "distillation_temperature": args.temperature, "caps": caps}
+            "alpha": args.alpha, "distillation_temperature": args.temperature, "caps": caps,
+            "extra": {p.name: args.extra_repeat for p in args.extra}}
     if args.init:
         meta["initialised_from"] = args.init.name
     if args.quantize != "none":
@@ -214,8 +214,6 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--layers", help="teacher layers the student keeps, comma-separated (default: first,last)")
     ap.add_argument("--init", type=model_dir, help="start from this trained student instead (same vocabulary)")
-    ap.add_argument("--cap", type=corpus_cap, action="append", default=[], metavar="CORPUS=ROWS",
-                    help="rows of CORPUS in the mixture (overrides the default caps, as in nlp.train; repeatable)")
     ap.add_argument("--steps", type=step_count, default=0, help="optimiser steps (0: derive from --epochs)")
     ap.add_argument("--epochs", type=float, default=1.0)
     ap.add_argument("--batch", type=positive_int, default=32)
@@ -228,7 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--temperature", type=float, default=2.0, help="softening of both logits in the KL term")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--limit", type=int, help="at most this many examples per corpus and posts (smoke runs)")
+    add_mixture_arguments(ap)
     ap.add_argument("--cache", type=Path, help="file for the teacher's logits (reused when the texts match)")
     ap.add_argument("--calibration-size", type=int, default=3000)
     ap.add_argument("--checkpoint-every", type=int, default=500)

@@ -56,6 +56,33 @@ def build_mixture(train: dict[str, list[Example]], caps: dict[str, int], rng: ra
     return pool
 
 
+def add_mixture_arguments(ap: argparse.ArgumentParser) -> None:
+    """What goes into the labelled mixture: the same options for nlp.train and nlp.distill."""
+    ap.add_argument("--cap", type=corpus_cap, action="append", default=[], metavar="CORPUS=ROWS",
+                    help="rows of CORPUS in the training mixture (overrides the default caps; repeatable)")
+    ap.add_argument("--extra", type=labelled_csv, action="append", default=[], metavar="CSV",
+                    help="a further labelled CSV (text,label) added to the mixture, e.g. "
+                         "nlp/data/negation_contrast_train.csv (repeatable)")
+    ap.add_argument("--extra-repeat", type=positive_int, default=1, help="how many times each --extra row is added")
+    ap.add_argument("--limit", type=int, help="at most this many examples per corpus (smoke runs)")
+
+
+def training_pool(args: argparse.Namespace, rng: random.Random) -> list[Example]:
+    """The capped corpora plus the --extra sets (``args`` from add_mixture_arguments)."""
+    train_sets = load_split(args.data, "train")
+    pool = build_mixture(train_sets, {**DEFAULT_CAPS, **args.cap}, rng, args.limit)
+    for path in args.extra:
+        # Small hand-written sets (negation, contrast) are repeated so that they are seen a few
+        # times in one pass over a mixture a few hundred times their size.
+        extra = read_csv(path, path.stem)
+        pool.extend(extra * args.extra_repeat)
+        print(f"extra: {len(extra)} rows from {path} x {args.extra_repeat}", flush=True)
+    if args.extra:
+        rng.shuffle(pool)
+    print(f"training pool: {len(pool)} examples from {len(train_sets)} corpora", flush=True)
+    return pool
+
+
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     """One scalar that makes softmax probabilities calibrated on held-out data."""
     logits = logits.detach().clone()
@@ -112,17 +139,7 @@ def train(args: argparse.Namespace) -> dict:
         for layer in model.bert.encoder.layer[: args.freeze_layers]:
             layer.requires_grad_(False)
 
-    train_sets = load_split(args.data, "train")
-    pool = build_mixture(train_sets, {**DEFAULT_CAPS, **args.cap}, rng, args.limit)
-    for path in args.extra:
-        # Small hand-written sets (negation, contrast) are repeated so that they are seen a few
-        # times in one pass over a mixture a few hundred times their size.
-        extra = read_csv(path, path.stem)
-        pool.extend(extra * args.extra_repeat)
-        print(f"extra: {len(extra)} rows from {path} x {args.extra_repeat}", flush=True)
-    if args.extra:
-        rng.shuffle(pool)
-    print(f"training pool: {len(pool)} examples from {len(train_sets)} corpora", flush=True)
+    pool = training_pool(args, rng)
     steps = args.steps or math.ceil(len(pool) * args.epochs / args.batch)
     params = [p for p in model.parameters() if p.requires_grad]
     opt, sched = optimiser(params, args.lr, steps)
@@ -197,15 +214,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lr", type=float, default=8e-5)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--limit", type=int, help="at most this many examples per corpus (smoke runs)")
     ap.add_argument("--calibration-size", type=int, default=3000)
     ap.add_argument("--checkpoint-every", type=int, default=250)
-    ap.add_argument("--cap", type=corpus_cap, action="append", default=[], metavar="CORPUS=ROWS",
-                    help="rows of CORPUS in the training mixture (overrides the default caps; repeatable)")
-    ap.add_argument("--extra", type=labelled_csv, action="append", default=[], metavar="CSV",
-                    help="a further labelled CSV (text,label) added to the mixture, e.g. "
-                         "nlp/data/negation_contrast_train.csv (repeatable)")
-    ap.add_argument("--extra-repeat", type=positive_int, default=1, help="how many times each --extra row is added")
+    add_mixture_arguments(ap)
     ap.add_argument("--quantize", choices=["none", "int8"], default="none",
                     help="record that the model runs with int8 linear layers (Int8Linear), evaluated so")
     ap.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=True)

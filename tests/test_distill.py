@@ -52,13 +52,15 @@ def test_distillation_script_writes_a_loadable_student(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "nlp.distill", "--teacher", str(TEACHER_MODEL),
            "--data", str(ROOT / "tests/fixtures/sentiment_tiny"), "--posts", str(posts), "--out", str(out),
            "--steps", "3", "--batch", "8", "--calibration-size", "40", "--checkpoint-every", "0",
-           "--quantize", "int8", "--cap", "waimai_10k=3", "--cache", str(tmp_path / "logits.pt")]
+           "--quantize", "int8", "--cap", "waimai_10k=3",
+           "--extra", "nlp/data/negation_contrast_train.csv", "--cache", str(tmp_path / "logits.pt")]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "2 unlabelled" in proc.stdout
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert config["num_hidden_layers"] == 2 and config["yuqing"]["distilled_from"] == TEACHER_MODEL.name
     assert config["yuqing"]["caps"]["waimai_10k"] == 3
+    assert config["yuqing"]["extra"] == {"negation_contrast_train.csv": 1} and "extra: 199 rows" in proc.stdout
     assert set(json.loads((out / "metrics.json").read_text(encoding="utf-8"))) == {"smp2020_ewect_virus",
                                                                                    "waimai_10k"}
     student = SentimentClassifier(out)
