@@ -9,8 +9,13 @@ labels (temperature-softened logits) over the same training mixture ``nlp.train`
 unlabelled real posts, mixed with the gold labels where there are any. Inference cost is
 roughly linear in the layers, so two of four layers read about twice as many posts a second.
 
-The teacher's logits are cached (``--cache``, fp16): a rerun with other student settings
-costs only the student's training.
+Several ``--teacher`` options distil from their ensemble: the soft labels are the mean of the
+teachers' calibrated logits (each divided by its own fitted temperature, so a more confident
+teacher does not outvote the others). Two teachers of different depth make different mistakes; on the
+dev sets their average beat either one, and a student can only be as good as its soft labels.
+
+Each teacher's logits are cached (``--cache``, fp16, keyed by the texts and the teacher's
+weights): a rerun with other student settings costs only the student's training.
 """
 
 from __future__ import annotations
@@ -80,14 +85,17 @@ def student_from(teacher: BertForSequenceClassification, layers: list[int]) -> B
 
 
 def teacher_logits(teacher: BertForSequenceClassification, tokenizer, texts: list[str], max_len: int,
-                   cache: Path | None) -> torch.Tensor:
-    """The teacher's raw logits for ``texts``, read from ``cache`` when it holds these texts."""
-    digest = _digest(texts, max_len)
+                   cache: Path | None, teacher_key: str = "") -> torch.Tensor:
+    """The teacher's raw logits for ``texts``, read from ``cache`` when it holds them for these texts
+    and this teacher (one file holds an entry per teacher)."""
+    digest = _digest(texts, max_len) + teacher_key
+    entries: dict[str, torch.Tensor] = {}
     if cache and cache.exists():
         saved = torch.load(cache)
-        if saved.get("digest") == digest:
+        entries = saved.get("entries") or {}
+        if digest in entries:
             print(f"teacher logits from {cache}", flush=True)
-            return saved["logits"].float()
+            return entries[digest].float()
     started = time.time()
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # little padding per batch
     out = torch.empty(len(texts), teacher.config.num_labels)
@@ -99,8 +107,37 @@ def teacher_logits(teacher: BertForSequenceClassification, tokenizer, texts: lis
               flush=True)
     if cache:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"digest": digest, "logits": out.half()}, cache)
+        torch.save({"entries": {**entries, digest: out.half()}}, cache)
     return out
+
+
+def ensemble_logits(teachers: list[Path], tokenizer, texts: list[str], max_len: int,
+                    cache: Path | None) -> tuple[torch.Tensor, float]:
+    """The soft labels and the temperature that calibrates them.
+
+    Several teachers: the mean of their calibrated logits (each teacher's logits divided by the
+    temperature fitted for it, i.e. the normalised geometric mean of their calibrated
+    probabilities), calibrated already. One teacher: its raw logits and its temperature, exactly
+    as the first student was distilled (so that command still reproduces it)."""
+    total = torch.zeros(len(texts), 3)
+    temperature = 1.0
+    for path in teachers:
+        teacher = BertForSequenceClassification.from_pretrained(path, dtype=torch.float32).eval()
+        temperature = float((getattr(teacher.config, "yuqing", None) or {}).get("temperature", 1.0))
+        logits = teacher_logits(teacher, tokenizer, texts, max_len, cache, _weights_digest(path))
+        del teacher
+        if len(teachers) == 1:
+            return logits, temperature
+        total += logits / temperature
+    return total / len(teachers), 1.0
+
+
+def _weights_digest(model: Path) -> str:
+    h = hashlib.sha256()
+    with (model / "model.safetensors").open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
 
 
 def _vocabulary(model: Path) -> list:
@@ -132,9 +169,9 @@ def distil(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     torch.set_num_threads(args.threads)
-    tokenizer = AutoTokenizer.from_pretrained(args.teacher)
-    teacher = BertForSequenceClassification.from_pretrained(args.teacher, dtype=torch.float32).eval()
-    depth = teacher.config.num_hidden_layers
+    tokenizer = AutoTokenizer.from_pretrained(args.teacher[0])
+    first = BertForSequenceClassification.from_pretrained(args.teacher[0], dtype=torch.float32).eval()
+    depth = first.config.num_hidden_layers
     layers = [int(x) for x in args.layers.split(",")] if args.layers else [0, depth - 1]
     if not layers or max(layers) >= depth or min(layers) < 0 or sorted(set(layers)) != layers:
         raise SystemExit(f"--layers {args.layers}: give increasing layer indices from 0 to {depth - 1}")
@@ -144,7 +181,7 @@ def distil(args: argparse.Namespace) -> dict:
     texts = [e.text for e in pool] + unlabelled_posts(args.posts, args.limit)
     gold = torch.tensor([e.label for e in pool] + [UNLABELLED] * (len(texts) - len(pool)))
     print(f"distillation set: {len(pool)} labelled + {len(texts) - len(pool)} unlabelled texts", flush=True)
-    soft = teacher_logits(teacher, tokenizer, texts, args.max_len, args.cache)
+    soft, soft_temperature = ensemble_logits(args.teacher, tokenizer, texts, args.max_len, args.cache)
 
     if args.init:
         # Re-distilling an existing student from a new teacher starts from weights that already
@@ -153,9 +190,8 @@ def distil(args: argparse.Namespace) -> dict:
         student.config.__dict__.pop("yuqing", None)
         layers = []
     else:
-        student = student_from(teacher, layers)
-    teacher_temperature = float((getattr(teacher.config, "yuqing", None) or {}).get("temperature", 1.0))
-    del teacher
+        student = student_from(first, layers)
+    del first
     student.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     params = [p for p in student.parameters() if p.requires_grad]
     steps = args.steps or math.ceil(len(texts) * args.epochs / args.batch)
@@ -182,7 +218,7 @@ def distil(args: argparse.Namespace) -> dict:
             print(f"step {step + 1}/{steps} loss {loss.item():.4f} ({(step + 1) / (time.time() - started):.2f} "
                   "steps/s)", flush=True)
         if args.checkpoint_every and (step + 1) % args.checkpoint_every == 0:
-            save(student, tokenizer, args.out, {"temperature": teacher_temperature, "max_length": args.max_len,
+            save(student, tokenizer, args.out, {"temperature": soft_temperature, "max_length": args.max_len,
                                                  "checkpoint_step": step + 1})
     student.eval()
 
@@ -193,7 +229,8 @@ def distil(args: argparse.Namespace) -> dict:
                                   torch.tensor([e.label for e in dev]))
     meta = {"temperature": temperature, "max_length": args.max_len, "inference_window": args.inference_window,
             "chunk_length": args.chunk_length or args.max_len,
-            "distilled_from": args.teacher.name, "teacher_layers": layers, "steps": steps, "seed": args.seed,
+            "distilled_from": [t.name for t in args.teacher], "teacher_layers": layers, "steps": steps,
+            "seed": args.seed,
             "distillation_texts": len(texts), "labelled_texts": len(pool), "lr": args.lr, "batch": args.batch,
             "alpha": args.alpha, "distillation_temperature": args.temperature, "caps": caps,
             "extra": {p.name: args.extra_repeat for p in args.extra}}
@@ -208,7 +245,9 @@ def distil(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Distil the sentiment teacher into a student with fewer layers.")
-    ap.add_argument("--teacher", type=model_dir, required=True, help="a trained classifier (nlp.train's output)")
+    ap.add_argument("--teacher", type=model_dir, required=True, action="append",
+                    help="a trained classifier (nlp.train's output); repeat it to distil from the teachers' "
+                         "ensemble (they must share one vocabulary)")
     ap.add_argument("--data", type=data_dir, required=True, help="labelled corpora root (shared/data/sentiment)")
     ap.add_argument("--posts", type=posts_dir, help="folder of unlabelled real posts (*.jsonl with `text`)")
     ap.add_argument("--out", type=Path, required=True)
@@ -227,7 +266,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
     add_mixture_arguments(ap)
-    ap.add_argument("--cache", type=Path, help="file for the teacher's logits (reused when the texts match)")
+    ap.add_argument("--cache", type=Path,
+                    help="file for the teachers' logits (reused when the texts and the teacher match)")
     ap.add_argument("--calibration-size", type=int, default=3000)
     ap.add_argument("--checkpoint-every", type=int, default=500)
     ap.add_argument("--quantize", choices=["none", "int8"], default="none",
@@ -238,10 +278,14 @@ def main(argv: list[str] | None = None) -> None:
     args.cap = dict(args.cap)
     check_caps(ap, args.cap, args.data)
     check_output_dir(ap, args.out)
+    for teacher in args.teacher[1:]:
+        if _vocabulary(teacher) != _vocabulary(args.teacher[0]):
+            ap.error(f"--teacher {teacher}: its vocabulary is not that of {args.teacher[0]}, so their logits "
+                     "cannot be averaged")
     if args.init:
         if args.layers:
             ap.error("--init and --layers: give one (the student is either an existing model or teacher layers)")
-        if _vocabulary(args.init) != _vocabulary(args.teacher):
+        if _vocabulary(args.init) != _vocabulary(args.teacher[0]):
             ap.error(f"--init {args.init}: its vocabulary is not the teacher's, so the soft labels would not fit")
     distil(args)
     if args.eval:

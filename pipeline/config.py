@@ -81,7 +81,8 @@ class _Strict(BaseModel):
 
 
 class ModelConfig(_Strict):
-    path: str = "nlp/models/yuqing-sentiment-fast"  # or nlp/models/yuqing-sentiment-small (the teacher)
+    # or a teacher: nlp/models/yuqing-sentiment-small, or nlp/models/yuqing-sentiment-deep once built
+    path: str = "nlp/models/yuqing-sentiment-fast"
     batch_size: int = Field(64, ge=1, le=1024)
     uncertain_below: float = Field(0.5, ge=0, le=1)
     allow_hub: bool = False  # True lets `path` be a model-hub id fetched over the network

@@ -177,6 +177,11 @@ def load_classifier(settings: Settings) -> SentimentClassifier:
     if local is None and not cfg.allow_hub:
         raise ConfigError(f"{settings.path}: model.path: {cfg.path!r} is not a model directory "
                           "(set model.allow_hub: true to load a model-hub id instead)")
+    if local is not None and not (local / "config.json").is_file():
+        # A model that is documented but not shipped (the 12-layer teacher) has only its card here.
+        card = " (its MODEL_CARD.md says how to build it)" if (local / "MODEL_CARD.md").is_file() else ""
+        raise ConfigError(f"{settings.path}: model.path: {cfg.path!r} holds no model: config.json and "
+                          f"the weights are missing{card}")
     return SentimentClassifier(local or cfg.path, batch_size=cfg.batch_size, threads=default_threads(),
                                uncertain_below=cfg.uncertain_below, local_files_only=local is not None,
                                quantize=None if cfg.quantize == "auto" else cfg.quantize)

@@ -11,8 +11,9 @@ import pytest
 import torch
 from transformers import BertForSequenceClassification
 
-from nlp.distill import UNLABELLED, distillation_loss, student_from
+from nlp.distill import UNLABELLED, distillation_loss, ensemble_logits, main, student_from
 from nlp.sentiment import DEFAULT_MODEL, TEACHER_MODEL, SentimentClassifier
+from nlp.train import batch_logits
 from tests.conftest import ROOT
 
 
@@ -49,7 +50,8 @@ def test_distillation_script_writes_a_loadable_student(tmp_path: Path) -> None:
     (posts / "p.jsonl").write_text("\n".join(json.dumps({"text": t}, ensure_ascii=False)
                                              for t in ("停水三天了，太气人了", "自来水公司回应：明日恢复供水")),
                                    encoding="utf-8")
-    cmd = [sys.executable, "-m", "nlp.distill", "--teacher", str(TEACHER_MODEL),
+    # Two teachers (the shipped teacher and student share one vocabulary): the ensemble path.
+    cmd = [sys.executable, "-m", "nlp.distill", "--teacher", str(TEACHER_MODEL), "--teacher", str(DEFAULT_MODEL),
            "--data", str(ROOT / "tests/fixtures/sentiment_tiny"), "--posts", str(posts), "--out", str(out),
            "--steps", "3", "--batch", "8", "--calibration-size", "40", "--checkpoint-every", "0",
            "--quantize", "int8", "--cap", "waimai_10k=3",
@@ -58,7 +60,8 @@ def test_distillation_script_writes_a_loadable_student(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "2 unlabelled" in proc.stdout
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))
-    assert config["num_hidden_layers"] == 2 and config["yuqing"]["distilled_from"] == TEACHER_MODEL.name
+    assert config["num_hidden_layers"] == 2 and config["yuqing"]["distilled_from"] == [TEACHER_MODEL.name,
+                                                                                         DEFAULT_MODEL.name]
     assert config["yuqing"]["caps"]["waimai_10k"] == 3
     assert config["yuqing"]["extra"] == {"negation_contrast_train.csv": 1} and "extra: 199 rows" in proc.stdout
     assert set(json.loads((out / "metrics.json").read_text(encoding="utf-8"))) == {"smp2020_ewect_virus",
@@ -71,9 +74,46 @@ def test_distillation_script_writes_a_loadable_student(tmp_path: Path) -> None:
     again = subprocess.run([*cmd[:-2], "--cache", str(tmp_path / "logits.pt"), "--no-eval",
                             "--init", str(DEFAULT_MODEL), "--out", str(tmp_path / "again")],
                            capture_output=True, text=True, cwd=ROOT, timeout=600)
-    assert again.returncode == 0 and "teacher logits from" in again.stdout, again.stderr[-2000:]
+    assert again.returncode == 0 and again.stdout.count("teacher logits from") == 2, again.stderr[-2000:]
     meta = json.loads((tmp_path / "again" / "config.json").read_text(encoding="utf-8"))["yuqing"]
     assert meta["initialised_from"] == DEFAULT_MODEL.name and meta["teacher_layers"] == []
     refused = subprocess.run([*cmd, "--init", str(DEFAULT_MODEL), "--layers", "0,1", "--out", str(tmp_path / "x")],
                              capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert refused.returncode == 2 and "--init and --layers: give one" in refused.stderr
+
+
+def test_ensemble_soft_labels_are_the_mean_of_calibrated_logits(tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+
+    texts = ["停水三天了，太气人了", "自来水公司回应：明日恢复供水", "服务真不错"]
+    tokenizer = AutoTokenizer.from_pretrained(TEACHER_MODEL)
+    models = {m: BertForSequenceClassification.from_pretrained(m, dtype=torch.float32).eval()
+              for m in (TEACHER_MODEL, DEFAULT_MODEL)}
+    calibrated = {m: batch_logits(model, tokenizer, texts, 64) / model.config.yuqing["temperature"]
+                  for m, model in models.items()}
+    cache = tmp_path / "logits.pt"
+    both, temperature = ensemble_logits([TEACHER_MODEL, DEFAULT_MODEL], tokenizer, texts, 64, cache)
+    assert torch.allclose(both, (calibrated[TEACHER_MODEL] + calibrated[DEFAULT_MODEL]) / 2, atol=1e-4)
+    assert temperature == 1.0  # calibrated already
+    # One teacher alone gives its raw logits and its temperature (as the first student was made);
+    # its cached entry (fp16) is reused, not recomputed.
+    alone, temperature = ensemble_logits([TEACHER_MODEL], tokenizer, texts, 64, cache)
+    assert temperature == models[TEACHER_MODEL].config.yuqing["temperature"] != 1.0
+    assert torch.allclose(alone, calibrated[TEACHER_MODEL] * temperature, atol=2e-2)
+    assert len(torch.load(cache)["entries"]) == 2
+
+
+def test_teachers_with_different_vocabularies_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    for f in TEACHER_MODEL.iterdir():
+        (other / f.name).symlink_to(f)
+    (other / "tokenizer.json").unlink()
+    spec = json.loads((TEACHER_MODEL / "tokenizer.json").read_text(encoding="utf-8"))
+    spec["model"]["vocab"] = spec["model"]["vocab"][:-1]
+    (other / "tokenizer.json").write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(SystemExit) as exc:
+        main(["--teacher", str(TEACHER_MODEL), "--teacher", str(other), "--data",
+              str(ROOT / "tests/fixtures/sentiment_tiny"), "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    assert "its vocabulary is not that of" in capsys.readouterr().err

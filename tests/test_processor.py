@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from crawlers.dates import SHANGHAI
-from pipeline.config import load_settings
+from pipeline.config import ConfigError, load_settings
 from pipeline.importer import import_jsonl
-from pipeline.processor import BatchReport, Processor
+from pipeline.processor import BatchReport, Processor, load_classifier
 from pipeline.store.sqlite import SQLiteStore
 from tests.conftest import write_config
 
@@ -84,3 +84,20 @@ def test_import_reports_bad_lines_and_imports_the_rest(processor: Processor, tmp
     assert again.written.updated == 2 and store.count_posts() == 2
     published = {p["platform_id"]: p["published_at"] for p in store.find_posts()}
     assert published == {"1": "2024-05-01T02:00:00Z", "2": "2024-05-01T04:30:00Z"}  # 昨天 12:30 against now
+
+
+def test_a_model_path_without_a_model_is_named(tmp_path: Path) -> None:
+    """model.path at a documented-but-unbuilt model (a folder with only its card) or at nothing."""
+    card_only = tmp_path / "yuqing-sentiment-deep"
+    card_only.mkdir()
+    (card_only / "MODEL_CARD.md").write_text("# built by a command\n", encoding="utf-8")
+    for path, says in ((card_only, "holds no model: config.json and the weights are missing (its MODEL_CARD.md"),
+                       (tmp_path / "nowhere", "is not a model directory")):
+        config = write_config(tmp_path / f"config-{path.name}", sources="sources: []\n", schemes=SCHEMES,
+                              extra=f"model: {{path: {path}}}\n")
+        text = config.read_text(encoding="utf-8")
+        config.write_text("\n".join(line for line in text.splitlines()
+                                    if "yuqing-sentiment-fast" not in line) + "\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=r"model\.path") as exc:
+            load_classifier(load_settings(config))
+        assert says in str(exc.value)
