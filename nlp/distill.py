@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from transformers import AutoTokenizer, BertForSequenceClassification
+from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassification
 
 from nlp.clean import model_input
 from nlp.cli_args import (
@@ -119,17 +119,19 @@ def ensemble_logits(teachers: list[Path], tokenizer, texts: list[str], max_len: 
     temperature fitted for it, i.e. the normalised geometric mean of their calibrated
     probabilities), calibrated already. One teacher: its raw logits and its temperature, exactly
     as the first student was distilled (so that command still reproduces it)."""
-    total = torch.zeros(len(texts), 3)
-    temperature = 1.0
-    for path in teachers:
-        teacher = BertForSequenceClassification.from_pretrained(path, dtype=torch.float32).eval()
-        temperature = float((getattr(teacher.config, "yuqing", None) or {}).get("temperature", 1.0))
-        logits = teacher_logits(teacher, tokenizer, texts, max_len, cache, _weights_digest(path))
-        del teacher
-        if len(teachers) == 1:
-            return logits, temperature
-        total += logits / temperature
-    return total / len(teachers), 1.0
+    runs = [_raw_logits(path, tokenizer, texts, max_len, cache) for path in teachers]
+    if len(runs) == 1:
+        return runs[0]
+    return sum(logits / temperature for logits, temperature in runs) / len(runs), 1.0
+
+
+def _raw_logits(path: Path, tokenizer, texts: list[str], max_len: int,
+                cache: Path | None) -> tuple[torch.Tensor, float]:
+    """One teacher's raw logits and fitted temperature; the model is freed on return, so
+    teachers are held in memory one at a time."""
+    teacher = BertForSequenceClassification.from_pretrained(path, dtype=torch.float32).eval()
+    temperature = float((getattr(teacher.config, "yuqing", None) or {}).get("temperature", 1.0))
+    return teacher_logits(teacher, tokenizer, texts, max_len, cache, _weights_digest(path)), temperature
 
 
 def _weights_digest(model: Path) -> str:
@@ -170,8 +172,7 @@ def distil(args: argparse.Namespace) -> dict:
     rng = random.Random(args.seed)
     torch.set_num_threads(args.threads)
     tokenizer = AutoTokenizer.from_pretrained(args.teacher[0])
-    first = BertForSequenceClassification.from_pretrained(args.teacher[0], dtype=torch.float32).eval()
-    depth = first.config.num_hidden_layers
+    depth = AutoConfig.from_pretrained(args.teacher[0]).num_hidden_layers
     layers = [int(x) for x in args.layers.split(",")] if args.layers else [0, depth - 1]
     if not layers or max(layers) >= depth or min(layers) < 0 or sorted(set(layers)) != layers:
         raise SystemExit(f"--layers {args.layers}: give increasing layer indices from 0 to {depth - 1}")
@@ -190,8 +191,10 @@ def distil(args: argparse.Namespace) -> dict:
         student.config.__dict__.pop("yuqing", None)
         layers = []
     else:
-        student = student_from(first, layers)
-    del first
+        # Loaded only here (ensemble_logits has freed every teacher), so at most one model besides
+        # the student is ever in memory.
+        student = student_from(BertForSequenceClassification.from_pretrained(args.teacher[0], dtype=torch.float32),
+                               layers)
     student.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     params = [p for p in student.parameters() if p.requires_grad]
     steps = args.steps or math.ceil(len(texts) * args.epochs / args.batch)
@@ -278,14 +281,15 @@ def main(argv: list[str] | None = None) -> None:
     args.cap = dict(args.cap)
     check_caps(ap, args.cap, args.data)
     check_output_dir(ap, args.out)
+    vocabulary = _vocabulary(args.teacher[0])
     for teacher in args.teacher[1:]:
-        if _vocabulary(teacher) != _vocabulary(args.teacher[0]):
+        if _vocabulary(teacher) != vocabulary:
             ap.error(f"--teacher {teacher}: its vocabulary is not that of {args.teacher[0]}, so their logits "
                      "cannot be averaged")
     if args.init:
         if args.layers:
             ap.error("--init and --layers: give one (the student is either an existing model or teacher layers)")
-        if _vocabulary(args.init) != _vocabulary(args.teacher[0]):
+        if _vocabulary(args.init) != vocabulary:
             ap.error(f"--init {args.init}: its vocabulary is not the teacher's, so the soft labels would not fit")
     distil(args)
     if args.eval:
